@@ -1,0 +1,63 @@
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, instance id, one JSON log line."""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.logging import REQUEST_LOGGER
+
+INSTANCE_ID = socket.gethostname()
+_request_logger = logging.getLogger(REQUEST_LOGGER)
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.instance_header = (b"x-instance-id", INSTANCE_ID.encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        status_code = 500  # if the app dies before answering, the error handler's 500 is what the client sees
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append(self.instance_header)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            _request_logger.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "request_id": request_id,
+                        "instance": INSTANCE_ID,
+                    }
+                },
+            )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")[:64]
+            return candidate if candidate.isprintable() and candidate else None
+    return None

@@ -1,0 +1,129 @@
+"""Application factory: settings check, logging, middleware, error handlers, routers, lifespan."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from app.api import health
+from app.api.router import api_router
+from app.core.config import Settings, get_settings
+from app.core.db import dispose_engine
+from app.core.logging import configure_logging
+from app.core.middleware import RequestMiddleware
+from app.mcp.server import MCP_PATH, build_mcp_app
+from app.services.events import task_event_bus
+from app.services.tasks import InvalidTaskData
+
+logger = logging.getLogger("taskpilot.app")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(dispose_engine)
+        _start_draining_on_sigterm(app)
+        # Others add their startup/shutdown here, one line each:
+        await stack.enter_async_context(task_event_bus(app))  # realtime: LISTEN/NOTIFY -> SSE
+        await stack.enter_async_context(app.state.mcp_lifespan())  # assistant: MCP session manager
+        logger.info("startup complete")
+        yield
+        logger.info("shutting down")
+
+
+def _start_draining_on_sigterm(app: FastAPI) -> None:
+    """On SIGTERM flip readiness to 503 first, then (after the drain period) let uvicorn shut down.
+
+    uvicorn installs its own handler before the lifespan starts; we wrap it. Outside uvicorn
+    (e.g. tests driving the lifespan directly) there is nothing to wrap and we leave signals alone.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return
+    loop = asyncio.get_running_loop()
+    drain_seconds = app.state.settings.shutdown_drain_seconds
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if not app.state.draining:
+            app.state.draining = True
+            logger.info("SIGTERM: draining", extra={"fields": {"drain_seconds": drain_seconds}})
+        if drain_seconds > 0:
+            loop.call_soon_threadsafe(loop.call_later, drain_seconds, previous, signum, frame)
+        else:
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _validation_message(errors: list[dict]) -> str:
+    if not errors:
+        return "Invalid request"
+    first = errors[0]
+    location = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return f"{location}: {first.get('msg', 'invalid value')}" if location else str(first.get("msg", "Invalid request"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(error.errors())
+        return JSONResponse({"detail": errors, "message": _validation_message(errors)}, status_code=422)
+
+    @app.exception_handler(InvalidTaskData)
+    async def invalid_task(request: Request, error: InvalidTaskData) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "message": str(error)}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeoutError)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
+        return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        logger.error("unhandled error", exc_info=error, extra={"fields": {"path": request.url.path}})
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Raises ConfigError when the configuration must not run (see main.py)."""
+    settings = settings or get_settings()
+    settings.validate_for_startup()
+    configure_logging(settings.log_level)
+
+    app = FastAPI(
+        title="TaskPilot AI",
+        version="1.0.0",
+        lifespan=lifespan,
+        debug=False,  # never send stack traces to clients
+    )
+    app.state.settings = settings
+    app.state.draining = False
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestMiddleware)
+    _install_error_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(api_router)
+    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app()  # assistant: MCP tools at /mcp (bearer auth)
+    app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
+    return app

@@ -1,0 +1,7 @@
+"""ORM models. Import them from here so every mapper is registered before use."""
+from app.models.base import Base
+from app.models.conversation import Conversation, Message
+from app.models.task import Task
+from app.models.user import User
+
+__all__ = ["Base", "Conversation", "Message", "Task", "User"]

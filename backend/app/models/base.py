@@ -1,0 +1,14 @@
+"""Declarative base shared by every model (backend-core and assistant)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import DeclarativeBase
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass

@@ -1,0 +1,156 @@
+"""THE task service: the only code that writes tasks. REST, assistant tools and MCP all call it.
+
+Every write publishes its event inside the same transaction and commits itself.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import utc_now
+from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Task
+from app.services import events
+
+MAX_LIST_LIMIT = 100
+MAX_SEARCH_RESULTS = 50
+_MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot exist
+_UNSET: Any = object()
+
+
+class TaskNotFound(Exception):
+    """No task with this id belongs to this user (another user's task looks exactly the same)."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(f"Task {task_id} not found")
+        self.task_id = task_id
+
+
+class InvalidTaskData(ValueError):
+    """Input the REST schemas would reject; raised for callers that skip them (tools, MCP)."""
+
+
+def _clean_title(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidTaskData("title must be a non-empty string")
+    title = title.strip()
+    if len(title) > TITLE_MAX_LENGTH:
+        raise InvalidTaskData(f"title must be at most {TITLE_MAX_LENGTH} characters")
+    return _storable(title, "title")
+
+
+def _clean_description(description: object) -> str | None:
+    if description is None:
+        return None
+    if not isinstance(description, str):
+        raise InvalidTaskData("description must be a string or null")
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise InvalidTaskData(f"description must be at most {DESCRIPTION_MAX_LENGTH} characters")
+    return _storable(description, "description")
+
+
+def _storable(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise InvalidTaskData(f"{field} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidTaskData(f"{field} must be valid Unicode text") from error
+    return value
+
+
+def _check_id(task_id: int) -> None:
+    if not 0 < task_id <= _MAX_ID:
+        raise TaskNotFound(task_id)
+
+
+async def create_task(session: AsyncSession, user_id: int, *, title: str, description: str | None = None) -> Task:
+    task = Task(user_id=user_id, title=_clean_title(title), description=_clean_description(description))
+    session.add(task)
+    await session.flush()
+    await events.publish_task_event(session, user_id=user_id, type="created", task_id=task.id)
+    await session.commit()
+    return task
+
+
+async def list_tasks(
+    session: AsyncSession, user_id: int, *, completed: bool | None = None, limit: int = 50, offset: int = 0
+) -> list[Task]:
+    """The user's tasks, newest first."""
+    limit = max(1, min(limit, MAX_LIST_LIMIT))
+    query = select(Task).where(Task.user_id == user_id)
+    if completed is not None:
+        query = query.where(Task.completed == completed)
+    query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit).offset(max(0, offset))
+    return list((await session.scalars(query)).all())
+
+
+async def get_task(session: AsyncSession, user_id: int, task_id: int) -> Task:
+    _check_id(task_id)
+    task = await session.scalar(select(Task).where(Task.id == task_id, Task.user_id == user_id))
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
+
+
+async def update_task(
+    session: AsyncSession,
+    user_id: int,
+    task_id: int,
+    *,
+    title: str = _UNSET,
+    description: str | None = _UNSET,
+    completed: bool = _UNSET,
+) -> Task:
+    """Change only the given fields (description=None clears it)."""
+    changes: dict[str, Any] = {}
+    if title is not _UNSET:
+        changes["title"] = _clean_title(title)
+    if description is not _UNSET:
+        changes["description"] = _clean_description(description)
+    if completed is not _UNSET:
+        if not isinstance(completed, bool):
+            raise InvalidTaskData("completed must be true or false")
+        changes["completed"] = completed
+    if not changes:
+        return await get_task(session, user_id, task_id)
+    _check_id(task_id)
+    changes["updated_at"] = utc_now()
+    statement = (
+        update(Task)
+        .where(Task.id == task_id, Task.user_id == user_id)
+        .values(**changes)
+        .returning(Task)
+        .execution_options(synchronize_session=False)
+    )
+    task = (await session.scalars(statement)).one_or_none()
+    if task is None:
+        await session.rollback()
+        raise TaskNotFound(task_id)
+    await events.publish_task_event(session, user_id=user_id, type="updated", task_id=task_id)
+    await session.commit()
+    return task
+
+
+async def delete_task(session: AsyncSession, user_id: int, task_id: int) -> None:
+    _check_id(task_id)
+    deleted_id = await session.scalar(
+        delete(Task).where(Task.id == task_id, Task.user_id == user_id).returning(Task.id)
+    )
+    if deleted_id is None:
+        await session.rollback()
+        raise TaskNotFound(task_id)
+    await events.publish_task_event(session, user_id=user_id, type="deleted", task_id=task_id)
+    await session.commit()
+
+
+async def find_tasks_by_title(session: AsyncSession, user_id: int, text: str) -> list[Task]:
+    """The user's tasks whose title contains text (case-insensitive), newest first."""
+    query = (
+        select(Task)
+        .where(Task.user_id == user_id, Task.title.icontains(_storable(text, "text"), autoescape=True))
+        .order_by(Task.created_at.desc(), Task.id.desc())
+        .limit(MAX_SEARCH_RESULTS)
+    )
+    return list((await session.scalars(query)).all())
