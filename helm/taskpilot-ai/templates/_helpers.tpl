@@ -1,0 +1,188 @@
+{{/*
+Naming. The release is expected to be `taskpilot-ai`; workloads are `<fullname>-<component>`.
+*/}}
+{{- define "taskpilot-ai.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "taskpilot-ai.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "taskpilot-ai.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "taskpilot-ai.configMapName" -}}
+{{ include "taskpilot-ai.fullname" . }}-config
+{{- end }}
+
+{{/* The Secret pods read: the user's existingSecret or the one this chart renders. */}}
+{{- define "taskpilot-ai.secretName" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecret }}{{ else }}{{ include "taskpilot-ai.fullname" . }}-secret{{ end }}
+{{- end }}
+
+{{- define "taskpilot-ai.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "taskpilot-ai.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels. Call with (dict "ctx" $ "component" "backend").
+`app: taskpilot-<component>` is the label the spec's `kubectl wait -l app=…` uses.
+*/}}
+{{- define "taskpilot-ai.selectorLabels" -}}
+app: taskpilot-{{ .component }}
+app.kubernetes.io/name: {{ include "taskpilot-ai.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "taskpilot-ai.labels" -}}
+{{ include "taskpilot-ai.selectorLabels" . }}
+helm.sh/chart: {{ include "taskpilot-ai.chart" .ctx }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: taskpilot-ai
+{{- end }}
+
+{{/* Image reference; call with (dict "ctx" $ "image" .Values.backend.image). */}}
+{{- define "taskpilot-ai.image" -}}
+{{- printf "%s:%s" .image.repository (.image.tag | default .ctx.Chart.AppVersion) }}
+{{- end }}
+
+{{/* Pod-level hardening shared by every pod; call with a component's securityContext values. */}}
+{{- define "taskpilot-ai.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .runAsUser }}
+runAsGroup: {{ .runAsGroup }}
+fsGroup: {{ .fsGroup }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level hardening; call with a component's securityContext values. */}}
+{{- define "taskpilot-ai.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .runAsUser }}
+runAsGroup: {{ .runAsGroup }}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: {{ .readOnlyRootFilesystem }}
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Environment of every pod that runs backend code (Deployment, migration Job): exactly the variables
+app/core/config.py reads (see the env table in README.md). Non-secret ones from the ConfigMap,
+secret ones by secretKeyRef — never a literal.
+*/}}
+{{- define "taskpilot-ai.backendEnv" -}}
+{{- $cm := include "taskpilot-ai.configMapName" . }}
+{{- $secret := include "taskpilot-ai.secretName" . }}
+{{- range $key := list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" }}
+- name: {{ $key }}
+  valueFrom:
+    configMapKeyRef:
+      name: {{ $cm }}
+      key: {{ $key }}
+{{- end }}
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: DB_PASSWORD
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: JWT_SECRET
+- name: OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: OPENAI_API_KEY
+      # an existingSecret may omit it: the assistant then runs its offline interpreter
+      optional: true
+{{- end }}
+
+{{/* Checksums that roll the pods when configuration or secret inputs change. */}}
+{{- define "taskpilot-ai.checksums" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ dict "secrets" .Values.secrets "existingSecret" .Values.existingSecret | toJson | sha256sum }}
+{{- end }}
+
+{{/* Scheduling knobs; call with (dict "ctx" $ "component" "backend" "values" .Values.backend). */}}
+{{- define "taskpilot-ai.scheduling" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if eq .values.podAntiAffinity "soft" }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "taskpilot-ai.selectorLabels" . | nindent 14 }}
+{{- else if eq .values.podAntiAffinity "hard" }}
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "taskpilot-ai.selectorLabels" . | nindent 12 }}
+{{- end }}
+{{- if .values.topologySpread.enabled }}
+topologySpreadConstraints:
+  {{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+  - maxSkew: {{ $.values.topologySpread.maxSkew }}
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: {{ $.values.topologySpread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "taskpilot-ai.selectorLabels" $ | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Render-time checks that the schema cannot express; messages name the values to change. */}}
+{{- define "taskpilot-ai.validate" -}}
+{{- $b := .Values.backend }}
+{{- if ge (add (int $b.preStopSleepSeconds) (int $b.config.shutdownDrainSeconds)) (int $b.terminationGracePeriodSeconds) }}
+{{- fail (printf "backend.terminationGracePeriodSeconds (%v) must exceed backend.preStopSleepSeconds (%v) + backend.config.shutdownDrainSeconds (%v)" $b.terminationGracePeriodSeconds $b.preStopSleepSeconds $b.config.shutdownDrainSeconds) }}
+{{- end }}
+{{- $f := .Values.frontend }}
+{{- if ge (int $f.preStopSleepSeconds) (int $f.terminationGracePeriodSeconds) }}
+{{- fail (printf "frontend.terminationGracePeriodSeconds (%v) must exceed frontend.preStopSleepSeconds (%v)" $f.terminationGracePeriodSeconds $f.preStopSleepSeconds) }}
+{{- end }}
+{{- /* the backend refuses to start in prod with a short JWT secret (app/core/config.py) */}}
+{{- if and (eq $b.config.appEnv "prod") .Values.secrets.jwtSecret (lt (len .Values.secrets.jwtSecret) 32) }}
+{{- fail "secrets.jwtSecret must be at least 32 characters when backend.config.appEnv=prod (the backend refuses shorter ones)" }}
+{{- end }}
+{{- end }}
