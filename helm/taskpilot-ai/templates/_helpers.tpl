@@ -97,7 +97,7 @@ secret ones by secretKeyRef — never a literal.
 {{- define "taskpilot-ai.backendEnv" -}}
 {{- $cm := include "taskpilot-ai.configMapName" . }}
 {{- $secret := include "taskpilot-ai.secretName" . }}
-{{- range $key := list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" }}
+{{- range $key := include "taskpilot-ai.backendConfigKeys" . | fromJsonArray }}
 - name: {{ $key }}
   valueFrom:
     configMapKeyRef:
@@ -123,10 +123,23 @@ secret ones by secretKeyRef — never a literal.
       optional: true
 {{- end }}
 
-{{/* Checksums that roll the pods when configuration or secret inputs change. */}}
+{{/*
+Checksums that roll a workload's pods when the configuration it reads changes — only its own
+ConfigMap keys, so a backend LOG_LEVEL change does not restart the frontend.
+Call with (dict "ctx" $ "keys" (list "BACKEND_URL") "secret" true).
+*/}}
 {{- define "taskpilot-ai.checksums" -}}
-checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
-checksum/secret: {{ dict "secrets" .Values.secrets "existingSecret" .Values.existingSecret | toJson | sha256sum }}
+{{- $config := (include (print .ctx.Template.BasePath "/configmap.yaml") .ctx | fromYaml).data }}
+{{- $picked := dict }}
+{{- range $key := .keys }}{{ $_ := set $picked $key (get $config $key) }}{{- end -}}
+checksum/config: {{ $picked | toJson | sha256sum }}
+{{- if .secret }}
+checksum/secret: {{ dict "secrets" .ctx.Values.secrets "existingSecret" .ctx.Values.existingSecret | toJson | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{- define "taskpilot-ai.backendConfigKeys" -}}
+{{- list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" | toJson }}
 {{- end }}
 
 {{/* Scheduling knobs; call with (dict "ctx" $ "component" "backend" "values" .Values.backend). */}}
