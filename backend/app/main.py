@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -65,6 +66,13 @@ def _start_draining_on_sigterm(app: FastAPI) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
+class LenientJSONResponse(JSONResponse):
+    """Echoed client input may hold lone surrogates, which strict UTF-8 encoding would turn into a 500."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
+
+
 def _validation_message(errors: list[dict]) -> str:
     if not errors:
         return "Invalid request"
@@ -77,7 +85,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = jsonable_encoder(error.errors())
-        return JSONResponse({"detail": errors, "message": _validation_message(errors)}, status_code=422)
+        return LenientJSONResponse({"detail": errors, "message": _validation_message(errors)}, status_code=422)
 
     @app.exception_handler(InvalidTaskData)
     async def invalid_task(request: Request, error: InvalidTaskData) -> JSONResponse:

@@ -1,0 +1,54 @@
+"""POST /api/chat: one assistant turn (AI model when OPENAI_API_KEY is set, offline interpreter otherwise)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.api.deps import CurrentUser, SessionDep
+from app.models.conversation import MESSAGE_MAX_LENGTH
+from app.schemas.common import ERROR_RESPONSES, ErrorResponse, StorableText
+from app.services.assistant import conversations as conversation_service
+
+router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
+
+ChatText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX_LENGTH), StorableText]
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: ChatText
+    conversation_id: int | None = Field(default=None, description="Continue this conversation; omit to start one")
+
+
+class ChatAction(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+    result: dict[str, Any]
+
+
+class ChatResponse(BaseModel):
+    conversation_id: int
+    reply: str
+    actions: list[ChatAction]
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={404: {"model": ErrorResponse, "description": "No such conversation for this user"}},
+)
+async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
+    try:
+        turn = await conversation_service.run_turn(
+            session, current.id, request.app.state.settings, body.message, body.conversation_id
+        )
+    except conversation_service.ConversationNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    return ChatResponse(
+        conversation_id=turn.conversation.id,
+        reply=turn.reply,
+        actions=[ChatAction(**action) for action in turn.actions],
+    )

@@ -1,0 +1,55 @@
+"""GET /api/conversations and /api/conversations/{id}/messages (the caller's only)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict
+
+from app.api.deps import CurrentUser, SessionDep
+from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.services.assistant import conversations as conversation_service
+
+router = APIRouter(prefix="/conversations", tags=["assistant"], responses=ERROR_RESPONSES)
+
+
+class ConversationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    role: str
+    content: str
+    actions: list[dict[str, Any]]
+    created_at: datetime
+
+
+@router.get("", response_model=list[ConversationRead])
+async def list_conversations(
+    current: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50
+) -> list[ConversationRead]:
+    rows = await conversation_service.list_conversations(session, current.id, limit=limit)
+    return [ConversationRead.model_validate(row) for row in rows]
+
+
+@router.get(
+    "/{conversation_id}/messages",
+    response_model=list[MessageRead],
+    responses={404: {"model": ErrorResponse, "description": "No such conversation for this user"}},
+)
+async def list_messages(conversation_id: int, current: CurrentUser, session: SessionDep) -> list[MessageRead]:
+    try:
+        conversation = await conversation_service.get_conversation(session, current.id, conversation_id)
+    except conversation_service.ConversationNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    rows = await conversation_service.list_messages(session, conversation)
+    return [MessageRead.model_validate(row) for row in rows]

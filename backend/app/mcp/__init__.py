@@ -1,0 +1,1 @@
+"""MCP server exposing the task tools (mounted at /mcp)."""

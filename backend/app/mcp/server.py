@@ -1,0 +1,137 @@
+"""The five task tools as an MCP server (official `mcp` SDK 2.x, MCPServer, streamable HTTP at /mcp).
+
+Auth: the same bearer JWT as the REST API. `BearerAuthGate` rejects requests without a valid token
+(401) before the SDK sees them; each tool then takes the user id from that verified token in the HTTP
+request, never from a tool argument. Stateless + JSON responses: any replica can answer any request,
+no session affinity needed. The SDK's localhost-only DNS-rebinding check is off because the backend is
+reached by in-cluster host names; a bearer token (not a cookie) is what authorises a call, so a
+rebinding page cannot use a victim's session.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from app.core.db import session_scope
+from app.core.security import InvalidToken, user_from_token
+from app.services.assistant import tools
+from app.services.assistant.tools import TOOL_DESCRIPTIONS
+
+MCP_PATH = "/mcp"
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _caller(ctx: Context) -> int:
+    """The authenticated user id for this tool call (the gate already rejected bad tokens)."""
+    headers = ctx.headers or {}
+    token = _bearer(headers.get("authorization"))
+    try:
+        return user_from_token(token or "")
+    except InvalidToken:
+        raise ToolError("Not authenticated") from None
+
+
+async def _run(ctx: Context, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    user_id = _caller(ctx)
+    async with session_scope() as session:
+        result = await tools.execute_tool(session, user_id, name, arguments)
+    if not result.get("ok"):
+        raise ToolError(result.get("error", "Tool failed"))
+    return result
+
+
+def build_mcp_server() -> MCPServer:
+    server = MCPServer("taskpilot", instructions="Manage the authenticated user's TaskPilot tasks.")
+
+    async def add_task(title: str, ctx: Context, description: str | None = None) -> dict[str, Any]:
+        return await _run(ctx, "add_task", {"title": title, "description": description})
+
+    async def list_tasks(ctx: Context, status: Literal["all", "open", "completed"] = "all") -> dict[str, Any]:
+        return await _run(ctx, "list_tasks", {"status": status})
+
+    async def complete_task(ctx: Context, task_id: int | None = None, title: str | None = None) -> dict[str, Any]:
+        return await _run(ctx, "complete_task", {"task_id": task_id, "title": title})
+
+    async def update_task(
+        task_id: int, ctx: Context, title: str | None = None, description: str | None = None,
+        completed: bool | None = None,
+    ) -> dict[str, Any]:
+        return await _run(
+            ctx, "update_task", {"task_id": task_id, "title": title, "description": description, "completed": completed}
+        )
+
+    async def delete_task(ctx: Context, task_id: int | None = None, title: str | None = None) -> dict[str, Any]:
+        return await _run(ctx, "delete_task", {"task_id": task_id, "title": title})
+
+    for function in (add_task, list_tasks, complete_task, update_task, delete_task):
+        server.add_tool(function, name=function.__name__, description=TOOL_DESCRIPTIONS[function.__name__][0])
+    return server
+
+
+class BearerAuthGate:
+    """ASGI app for /mcp: 401 without a valid bearer token, else hand over to the MCP session manager."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        self.manager = manager
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
+        token = _bearer(headers.get("authorization"))
+        try:
+            user_from_token(token or "")
+        except InvalidToken:
+            response = JSONResponse(
+                {"detail": "Not authenticated: send Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.manager.handle_request(scope, receive, send)
+
+
+def build_mcp_app() -> tuple[BearerAuthGate, Any]:
+    """(ASGI app to route at /mcp, lifespan context manager factory to enter in the app lifespan)."""
+    server = build_mcp_server()
+    manager = StreamableHTTPSessionManager(
+        app=server._lowlevel_server,  # noqa: SLF001 - what MCPServer.streamable_http_app() wires up too
+        stateless=True,
+        json_response=True,
+    )
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        # The manager's anyio task group must be entered and exited by the same task; an app lifespan
+        # may be torn down from another task (e.g. session-scoped test fixtures), so give it its own.
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def run_manager() -> None:
+            async with manager.run():
+                started.set()
+                await stop.wait()
+
+        runner = asyncio.create_task(run_manager(), name="mcp-session-manager")
+        waiter = asyncio.create_task(started.wait())
+        await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if runner.done():
+            runner.result()  # raise the startup error
+        try:
+            yield
+        finally:
+            stop.set()
+            await runner
+
+    return BearerAuthGate(manager), lifespan

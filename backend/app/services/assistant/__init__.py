@@ -1,0 +1,1 @@
+"""Assistant: task tools, AI agent, offline interpreter, conversation store."""
