@@ -69,7 +69,7 @@ command -v minikube >/dev/null 2>&1 || nothing_to_remove_exit "minikube is not i
 state="$(minikube_state)"
 info "minikube profile '$MINIKUBE_PROFILE': $state"
 if [[ "$state" != absent ]]; then
-  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed." "$(install_hint kubectl)"
+  command -v kubectl >/dev/null 2>&1 || { error "kubectl is not installed."; print_install_hint install kubectl; exit 1; }
   note_current_context
 fi
 

@@ -71,7 +71,7 @@ forward_forever() {
 }
 
 step "Checking the cluster and local ports"
-command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed." "$(install_hint kubectl)"
+command -v kubectl >/dev/null 2>&1 || { error "kubectl is not installed."; print_install_hint install kubectl; exit 1; }
 kube_context_exists || die "kube context '$KUBE_CONTEXT' not found; the cluster is not set up." "./setup.sh --no-tilt (or ./setup-minikube.sh)"
 note_current_context
 for port in "$FRONTEND_PORT" "$BACKEND_PORT"; do

@@ -18,7 +18,7 @@ With --no-tilt, steps 6+ follow the plain path instead:
   6. builds the images taskpilot-frontend and taskpilot-backend
   7. loads them into minikube ('minikube image load')
   8. 'helm upgrade --install taskpilot-ai' with values.yaml + values-dev.yaml
-  9. waits until the pods are Ready (kubectl wait -l app=...)
+  9. waits for the rollouts and until the pods are Ready (kubectl wait -l app=...)
  10. port-forwards 3000 and 8000 (./port-forward.sh; Ctrl-C stops it)
 
 Options:
@@ -116,7 +116,13 @@ deploy_chart() {
 }
 
 wait_for_pods() {
-  local app
+  local app workload
+  # rollout status first: right after helm returns, new pods may not exist yet (kubectl wait would
+  # fail with "no matching resources") and old Ready pods would satisfy it during a re-deploy.
+  for workload in "statefulset/$HELM_RELEASE-postgresql" "deployment/$HELM_RELEASE-backend" "deployment/$HELM_RELEASE-frontend"; do
+    kc rollout status "$workload" -n "$TASKPILOT_NAMESPACE" --timeout="$WAIT_TIMEOUT" ||
+      die "$workload did not finish rolling out within $WAIT_TIMEOUT." "kubectl --context $KUBE_CONTEXT describe $workload -n $TASKPILOT_NAMESPACE; kubectl --context $KUBE_CONTEXT get events -n $TASKPILOT_NAMESPACE"
+  done
   for app in taskpilot-postgresql taskpilot-backend taskpilot-frontend; do
     kc wait --for=condition=ready pod -l "app=$app" -n "$TASKPILOT_NAMESPACE" --timeout="$WAIT_TIMEOUT" ||
       die "pods with app=$app did not become Ready within $WAIT_TIMEOUT." "kubectl --context $KUBE_CONTEXT describe pods -l app=$app -n $TASKPILOT_NAMESPACE"

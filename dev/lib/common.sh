@@ -67,17 +67,37 @@ host_os() {
   esac
 }
 
+# install_hint TOOL -> two lines, "Linux: ..." and "macOS: ..."
 install_hint() {
-  local tool=$1
-  case "$tool" in
-    docker) echo "Linux: https://docs.docker.com/engine/install/ (then: sudo usermod -aG docker \$USER) | macOS: brew install --cask docker (Docker Desktop), then start it" ;;
-    minikube) echo "Linux: curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube | macOS: brew install minikube" ;;
-    kubectl) echo "Linux: curl -LO \"https://dl.k8s.io/release/\$(curl -Ls https://dl.k8s.io/release/stable.txt)/bin/linux/amd64/kubectl\" && sudo install kubectl /usr/local/bin/kubectl | macOS: brew install kubectl" ;;
-    helm) echo "Linux: curl -fsSL https://raw.githubusercontent.com/helm/helm/main/scripts/get-helm-3 | bash | macOS: brew install helm" ;;
-    tilt) echo "Linux: curl -fsSL https://raw.githubusercontent.com/tilt-dev/tilt/master/scripts/install.sh | bash | macOS: brew install tilt" ;;
-    python3) echo "Linux: sudo apt-get install python3 python3-venv (Debian/Ubuntu) | macOS: brew install python@3.11" ;;
-    *) echo "see the tool's documentation" ;;
+  local linux macos
+  case "$1" in
+    docker)
+      linux="https://docs.docker.com/engine/install/ (then: sudo usermod -aG docker \$USER and log in again)"
+      macos="brew install --cask docker (Docker Desktop), then start it" ;;
+    minikube)
+      linux="curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube"
+      macos="brew install minikube" ;;
+    kubectl)
+      linux="curl -LO \"https://dl.k8s.io/release/\$(curl -Ls https://dl.k8s.io/release/stable.txt)/bin/linux/amd64/kubectl\" && sudo install kubectl /usr/local/bin/kubectl"
+      macos="brew install kubectl" ;;
+    helm)
+      linux="curl -fsSL https://raw.githubusercontent.com/helm/helm/main/scripts/get-helm-3 | bash"
+      macos="brew install helm" ;;
+    tilt)
+      linux="curl -fsSL https://raw.githubusercontent.com/tilt-dev/tilt/master/scripts/install.sh | bash"
+      macos="brew install tilt" ;;
+    python3)
+      linux="sudo apt-get install python3 python3-venv (Debian/Ubuntu)"
+      macos="brew install python@3.11" ;;
+    *) linux="see the tool's documentation" macos="see the tool's documentation" ;;
   esac
+  printf 'Linux: %s\nmacOS: %s\n' "$linux" "$macos"
+}
+
+# print_install_hint VERB TOOL : indented hint block on stderr.
+print_install_hint() {
+  printf '  %s %s:\n' "$1" "$2" >&2
+  install_hint "$2" | sed 's/^/    /' >&2
 }
 
 # version_ge HAVE WANT -> true when HAVE >= WANT (dotted numbers).
@@ -114,7 +134,7 @@ check_tools() {
     minimum="${!minimum}"
     if ! command -v "$tool" >/dev/null 2>&1; then
       error "$tool is not installed (need >= $minimum)."
-      printf '  install %s: %s\n' "$tool" "$(install_hint "$tool")" >&2
+      print_install_hint install "$tool"
       problems=$((problems + 1))
       continue
     fi
@@ -123,7 +143,7 @@ check_tools() {
       warn "could not read the version of $tool; continuing"
     elif ! version_ge "$version" "$minimum"; then
       error "$tool $version is too old (need >= $minimum)."
-      printf '  upgrade %s: %s\n' "$tool" "$(install_hint "$tool")" >&2
+      print_install_hint upgrade "$tool"
       problems=$((problems + 1))
       continue
     fi

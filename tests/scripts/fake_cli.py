@@ -162,6 +162,11 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         cluster["releases"] = {k: v for k, v in cluster["releases"].items() if not k.startswith(argv[2] + "/")}
         print(f'namespace "{argv[2]}" deleted')
         return 0
+    if argv[:2] == ["rollout", "status"]:
+        if not any(key.startswith(namespace + "/") for key in cluster["releases"]):
+            return fail(f'Error from server (NotFound): {argv[2].replace("/", "s.apps ")} not found')
+        print(f'{argv[2]} successfully rolled out')
+        return 0
     if argv[:1] == ["wait"]:
         if not any(key.startswith(namespace + "/") for key in cluster["releases"]):
             return fail("error: no matching resources found")

@@ -19,8 +19,12 @@ def test_dropped_forwards_are_restarted_then_given_up(world):
     world.running_minikube(release=True)
     result = world.run("port-forward.sh", "--max-restarts", "2", "--frontend-port", "39791", "--backend-port", "39792")
     assert result.returncode == 1
-    targets = sorted(c["argv"][-2] + " " + c["argv"][-1] for c in forward_calls(result))
-    assert targets == ["svc/backend-service 39792:80"] * 3 + ["svc/frontend-service 39791:80"] * 3
+    targets = [c["argv"][-2] + " " + c["argv"][-1] for c in forward_calls(result)]
+    frontend = targets.count("svc/frontend-service 39791:80")
+    backend = targets.count("svc/backend-service 39792:80")
+    assert frontend + backend == len(targets)
+    # the first supervisor to give up (after 1 start + 2 restarts) ends the script and its partner
+    assert max(frontend, backend) == 3 and 1 <= min(frontend, backend) <= 3
     assert all(c["context"] == "minikube" for c in forward_calls(result))
     assert "forward dropped (restart 1); restarting in 1s" in result.stderr
     assert "dropped 3 time(s); giving up" in result.stderr

@@ -17,7 +17,7 @@ def test_missing_tool_is_named_with_linux_and_macos_install_hint(world, tool, hi
     result = world.run("setup.sh")
     assert result.returncode == 1
     assert f"error: {tool} is not installed" in result.stderr
-    assert f"install {tool}: Linux:" in result.stderr and "macOS:" in result.stderr
+    assert f"install {tool}:\n    Linux: " in result.stderr and "\n    macOS: " in result.stderr
     assert hint in result.stderr
     assert result.mutations == []
 

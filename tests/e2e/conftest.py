@@ -1,0 +1,163 @@
+"""End-to-end suite for TaskPilot AI: HTTP behaviour against a running stack, and cluster behaviour
+(persistence, scaling, rolling restarts, DNS, ingress) against a local kube context.
+
+Where requests go (see taskpilot_e2e/targets.py):
+  * E2E_BACKEND_URL / E2E_BACKEND_URLS (comma list) / E2E_FRONTEND_URL / E2E_INGRESS_URL when set;
+  * otherwise http://localhost:8000 and :3000 when something listens there (Tilt, ./port-forward.sh);
+  * otherwise — the README test command's case here — the suite STARTS LOCAL PROCESSES itself via
+    dev/harness.py: two backend processes (backend_server ×2, so real-time is checked across two
+    replicas) and the built frontend (frontend_server), on TEST_DATABASE_URL or a throwaway PostgreSQL.
+Cluster tests (disruptive: they delete pods, scale and restart) use the kube context E2E_KUBE_CONTEXT,
+by default `minikube` or a current context that is clearly local (kind-*, k3d-*, docker-desktop...),
+never a remote one; namespace E2E_NAMESPACE (default taskpilot). Without a reachable cluster they
+all skip with one reason. E2E_SKIP_CLUSTER=1 skips them on purpose; E2E_REQUIRE_CLUSTER=1 (CI) turns
+"no cluster" into a failure. E2E_CHART (default helm/taskpilot-ai) is what `helm upgrade` scales.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: make taskpilot_e2e importable
+
+from taskpilot_e2e import api  # noqa: E402
+from taskpilot_e2e.kube import ClusterApi, PortForward, connect  # noqa: E402
+from taskpilot_e2e.targets import Targets, local_stack, targets_from_env  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+E2E_REPORT: list[str] = []  # lines printed in the terminal summary (load counts, spread, scaling method)
+NAMESPACE = os.environ.get("E2E_NAMESPACE", "taskpilot")
+
+
+@pytest.fixture(scope="session")
+def targets() -> Targets:
+    found = targets_from_env(dict(os.environ))
+    if found is not None:
+        yield found
+        return
+    with local_stack() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def backend_url(targets: Targets) -> str:
+    return targets.backend_url
+
+
+@pytest.fixture(scope="session")
+def frontend_url(targets: Targets) -> str:
+    if not targets.frontend_url:
+        pytest.skip(f"no frontend to test: {targets.frontend_missing}")
+    return targets.frontend_url
+
+
+@pytest.fixture
+def user(backend_url: str) -> api.ApiUser:
+    return api.signup(backend_url)
+
+
+@pytest.fixture
+def make_user(backend_url: str):
+    return lambda prefix="e2e": api.signup(backend_url, prefix)
+
+
+# --- cluster ------------------------------------------------------------------------
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    import k8s_tools  # dev/k8s_tools.py bootstraps kubectl/helm into .cache/bin when missing
+
+    return {"kubectl": k8s_tools.kubectl_bin, "helm": k8s_tools.helm_bin}[name]()
+
+
+def _connect_cluster() -> tuple[ClusterApi | None, str]:
+    if os.environ.get("E2E_SKIP_CLUSTER") == "1":
+        return None, "E2E_SKIP_CLUSTER=1"
+    kube, reason = connect(os.environ.get("E2E_KUBE_CONTEXT") or None, NAMESPACE)
+    if kube is not None:
+        kube.kubectl_bin, kube.helm_bin = _tool("kubectl"), _tool("helm")
+    return kube, reason
+
+
+@pytest.fixture(scope="session")
+def cluster_connection() -> tuple[ClusterApi | None, str]:
+    return _connect_cluster()
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_connection) -> ClusterApi:
+    kube, reason = cluster_connection
+    if kube is None and os.environ.get("E2E_REQUIRE_CLUSTER") == "1":
+        pytest.fail(f"E2E_REQUIRE_CLUSTER=1 but no cluster: {reason}")
+    if kube is None:
+        pytest.skip(f"cluster tests need a reachable Kubernetes cluster with TaskPilot deployed: {reason}")
+    return kube
+
+
+@pytest.fixture(scope="session")
+def ingress(cluster: ClusterApi) -> str:
+    """Base URL of the ingress (rule host: localhost): E2E_INGRESS_URL, else a forward to ingress-nginx.
+    The URL says localhost so the Host header matches the ingress rule."""
+    if os.environ.get("E2E_INGRESS_URL"):
+        yield os.environ["E2E_INGRESS_URL"].rstrip("/")
+        return
+    try:
+        forward = cluster.port_forward("svc/ingress-nginx-controller", 80, namespace="ingress-nginx")
+    except RuntimeError as error:
+        pytest.fail(f"ingress controller not reachable (minikube addons enable ingress?): {error}")
+    try:
+        yield forward.url.replace("127.0.0.1", "localhost")
+    finally:
+        forward.close()
+
+
+@pytest.fixture
+def pod_forwards(cluster: ClusterApi):
+    """Open `kubectl port-forward pod/<name>` tunnels; all closed after the test."""
+    opened: list[PortForward] = []
+
+    def open_forward(pod: str, port: int) -> str:
+        opened.append(cluster.port_forward(f"pod/{pod}", port))
+        return opened[-1].url
+
+    yield open_forward
+    for forward in opened:
+        with contextlib.suppress(Exception):
+            forward.close()
+
+
+@pytest.fixture(scope="session")
+def chart() -> str:
+    return os.environ.get("E2E_CHART", str(REPO_ROOT / "helm" / "taskpilot-ai"))
+
+
+@pytest.fixture(scope="session")
+def report():
+    return E2E_REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if E2E_REPORT:
+        terminalreporter.section("TaskPilot e2e report")
+        for line in E2E_REPORT:
+            terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(items):
+    """Disruptive cluster tests (pod deletion, scaling, rolling restart) run after everything else,
+    so the HTTP checks never meet a forward that points at a pod being replaced."""
+    here = Path(__file__).parent
+
+    def disruptive(item) -> bool:
+        return item.get_closest_marker("cluster") is not None and here in Path(str(item.path)).parents
+
+    items.sort(key=disruptive)  # stable: everything else keeps its order

@@ -1,0 +1,122 @@
+"""Where the e2e suite sends its HTTP requests.
+
+1. Explicit: E2E_BACKEND_URL (alias E2E_API_URL) and/or E2E_BACKEND_URLS (comma list; ≥2 enables
+   cross-replica checks), E2E_FRONTEND_URL (alias E2E_BASE_URL), E2E_INGRESS_URL.
+2. Forwarded: nothing set but something listens on localhost:8000 → the Tilt / port-forward.sh
+   forwards http://localhost:8000 and http://localhost:3000 (if it listens).
+3. Local: nothing set and nothing on :8000 (or E2E_LOCAL=1) → start two backend processes and the
+   built frontend via dev/harness.py on TEST_DATABASE_URL (or a throwaway PostgreSQL from
+   dev/testdb.py). This is what the README test command (./dev/test.sh) relies on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+FRONTEND_SERVER = REPO_ROOT / "frontend" / ".next" / "standalone" / "server.js"
+
+
+@dataclass
+class Targets:
+    origin: str  # "env" | "forwarded" | "local"
+    backend_urls: list[str]
+    frontend_url: str | None = None
+    frontend_missing: str = ""
+    ingress_url: str | None = None
+
+    @property
+    def backend_url(self) -> str:
+        return self.backend_urls[0]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip().rstrip("/") for part in (value or "").split(",") if part.strip()]
+
+
+def targets_from_env(env: dict[str, str]) -> Targets | None:
+    """Explicit or forwarded targets; None when the suite should start local processes."""
+    ingress = env.get("E2E_INGRESS_URL", "").rstrip("/") or None
+    # E2E_API_URL / E2E_BASE_URL: the names the Tiltfile's e2e resource passes.
+    first = _split(env.get("E2E_BACKEND_URL") or env.get("E2E_API_URL"))
+    backends = first + [u for u in _split(env.get("E2E_BACKEND_URLS")) if u not in first]
+    frontend = (env.get("E2E_FRONTEND_URL") or env.get("E2E_BASE_URL") or "").rstrip("/") or None
+    if backends:
+        return Targets("env", backends, frontend, "" if frontend else "E2E_FRONTEND_URL is not set", ingress)
+    if env.get("E2E_LOCAL") == "1" or not port_open("localhost", 8000):
+        return None
+    if not port_open("localhost", 3000):
+        return Targets("forwarded", ["http://localhost:8000"], None, "nothing listens on localhost:3000", ingress)
+    return Targets("forwarded", ["http://localhost:8000"], "http://localhost:3000", "", ingress)
+
+
+def _wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@contextlib.contextmanager
+def _frontend(backend_url: str) -> Iterator[str]:
+    """harness.frontend_server when the frontend helper provides it, else the same thing inline."""
+    import harness
+
+    if hasattr(harness, "frontend_server"):
+        with harness.frontend_server(backend_url) as url:
+            yield url
+        return
+    port = harness.free_port()
+    env = {**os.environ, "PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url}
+    process = subprocess.Popen(["node", str(FRONTEND_SERVER)], cwd=FRONTEND_SERVER.parent, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def local_stack() -> Iterator[Targets]:
+    """Two backend processes on one fresh database plus the built frontend, all on 127.0.0.1."""
+    import harness
+    import testdb
+
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="e2e-stack-"))
+        admin_url, stop_postgres = testdb.start_postgres(Path(scratch) / "pg")
+        stack.callback(stop_postgres)
+        database_url = harness.create_database(admin_url)
+        stack.callback(harness.drop_database, admin_url, database_url)
+        harness.migrate(database_url)
+        backends = [stack.enter_context(harness.backend_server(database_url)) for _ in range(2)]
+        frontend, missing = None, ""
+        if FRONTEND_SERVER.exists():
+            frontend = stack.enter_context(_frontend(backends[0]))
+        else:
+            missing = f"frontend not built ({FRONTEND_SERVER.relative_to(REPO_ROOT)} missing): run `npm run build` in frontend/"
+        yield Targets("local", backends, frontend, missing)
