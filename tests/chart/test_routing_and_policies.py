@@ -19,7 +19,8 @@ def ingress_routes(docs):
 def test_ingress_routes_api_to_backend_and_root_to_frontend(rendered, profile):
     ingress, rule, routes = ingress_routes(rendered[profile])
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert routes == {"/api": ("Prefix", "backend-service", 80), "/": ("Prefix", "frontend-service", 80)}
+    assert routes == {"/api": ("Prefix", "backend-service", 80), "/mcp": ("Prefix", "backend-service", 80),
+                      "/": ("Prefix", "frontend-service", 80)}
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
