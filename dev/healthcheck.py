@@ -111,7 +111,7 @@ class ChangeFlag:
         self.event.set()
 
 
-def watch(checks, paths: list[Path], interval: float, timeout: float, debounce: float,
+def watch(checks, paths: list[Path], interval: float, timeout: float, request_timeout: float, debounce: float,
           max_rounds: int | None, out=sys.stdout) -> bool:
     """Run a round now, then again after each file change (debounced) or every `interval` seconds."""
     from watchdog.observers import Observer  # only the watch mode needs watchdog
@@ -126,7 +126,7 @@ def watch(checks, paths: list[Path], interval: float, timeout: float, debounce: 
         reason = "start"
         while True:
             print(f"--- {time.strftime('%H:%M:%S')} round {rounds + 1} ({reason})", file=out)
-            ok = run_round(checks, timeout, out=out)
+            ok = run_round(checks, timeout, request_timeout, out=out)
             rounds += 1
             if max_rounds is not None and rounds >= max_rounds:
                 return ok
@@ -151,6 +151,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-frontend", action="store_true", help="check the backend only")
     parser.add_argument("--timeout", type=float, default=90.0,
                         help="seconds to keep retrying each endpoint before it counts as failed (default: %(default)s)")
+    parser.add_argument("--request-timeout", type=float, default=20.0,
+                        help="seconds one request may take; `next dev` compiles a page on its first request "
+                             "(default: %(default)s)")
     parser.add_argument("--watch", action="store_true", help="keep running: re-check on file changes and on an interval")
     parser.add_argument("--interval", type=float, default=30.0, help="watch mode: seconds between rounds (default: %(default)s)")
     parser.add_argument("--watch-path", action="append", type=Path,
@@ -164,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     checks = checks_for(args.backend_url, args.frontend_url, args.skip_frontend)
     if not args.watch:
-        return 0 if run_round(checks, args.timeout) else 1
+        return 0 if run_round(checks, args.timeout, args.request_timeout) else 1
     paths = args.watch_path or [REPO_ROOT / "backend", REPO_ROOT / "frontend"]
     missing = [str(p) for p in paths if not p.is_dir()]
     if missing:
         print(f"healthcheck: cannot watch missing directories: {', '.join(missing)}")
         return 2
-    return 0 if watch(checks, paths, args.interval, args.timeout, args.debounce, args.max_rounds) else 1
+    return 0 if watch(checks, paths, args.interval, args.timeout, args.request_timeout, args.debounce,
+                      args.max_rounds) else 1
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Fixtures for the dev/ helper tests: real PostgreSQL, the real backend, tiny local stand-ins.
 
-The only fake is the Kubernetes API (fake_k8s.py), as the contracts allow.
+The only fake is the Kubernetes API (helpers_fake_k8s.py), as the contracts allow.
 """
 from __future__ import annotations
 
-import contextlib
 import os
+import shutil
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,14 +20,18 @@ for path in (HERE, REPO / "dev"):
         sys.path.insert(0, str(path))
 
 import harness  # noqa: E402
+from helper_servers import PageHandler, http_server  # noqa: E402
 import testdb  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory):
-    url, stop = testdb.start_postgres(tmp_path_factory.mktemp("helpers-pg"))
+def admin_url():
+    """TEST_DATABASE_URL (./dev/test.sh) or a private throwaway PostgreSQL under /tmp."""
+    base = Path(tempfile.mkdtemp(prefix="taskpilot-helpers-pg-"))  # see restartable_postgres
+    url, stop = testdb.start_postgres(base)
     yield url
     stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +72,14 @@ class RestartablePostgres:
 
 
 @pytest.fixture(scope="module")
-def restartable_postgres(tmp_path_factory):
-    pg = RestartablePostgres(tmp_path_factory.mktemp("restartable-pg"))
+def restartable_postgres():
+    # Directly under /tmp, not pytest's basetemp: every pytest session on the machine resets
+    # /tmp/pytest-of-<user> to mode 0700, which would lock the postgres user out mid-test.
+    base = Path(tempfile.mkdtemp(prefix="taskpilot-restartable-pg-"))
+    pg = RestartablePostgres(base)
     yield pg
     pg.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -83,42 +90,8 @@ def backend_on_restartable_db(restartable_postgres):
         yield base_url, url
 
 
-@contextlib.contextmanager
-def http_server(handler_class):
-    """Serve handler_class on 127.0.0.1 (free port) in a thread; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class PageHandler(BaseHTTPRequestHandler):
-    """Answers GET / with a small HTML page (stands in for `next dev` where no frontend is built)."""
-
-    status = 200
-
-    def do_GET(self):  # noqa: N802
-        body = b"<!doctype html><title>TaskPilot AI</title>"
-        self.send_response(self.status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def page_url():
+    """A local page server standing in for `next dev` (the healthcheck only needs GET / -> 200)."""
     with http_server(PageHandler) as url:
         yield url
-
-
-def closed_port_url() -> str:
-    """A URL nothing listens on."""
-    return f"http://127.0.0.1:{harness.free_port()}"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import db_persistence_check as check
-from fake_k8s import FakeCluster, write_kubeconfig
+from helpers_fake_k8s import FakeCluster, write_kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dev" / "db_persistence_check.py"

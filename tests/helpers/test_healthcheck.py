@@ -10,7 +10,7 @@ from pathlib import Path
 
 import harness
 import healthcheck
-from conftest import PageHandler, closed_port_url, http_server
+from helper_servers import PageHandler, closed_port_url, http_server
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dev" / "healthcheck.py"
@@ -109,3 +109,15 @@ def test_watch_rechecks_on_an_interval(tmp_path, page_url):
     result = run_script("--skip-frontend", "--backend-url", page_url, "--watch", "--watch-path", str(tmp_path),
                         "--interval", "0.2", "--max-rounds", "2", "--timeout", "0")
     assert "round 2 (every 0.2s)" in result.stdout
+
+
+def test_a_hanging_endpoint_fails_with_the_request_timeout():
+    class Slow(PageHandler):
+        def do_GET(self):  # noqa: N802
+            time.sleep(2)
+            super().do_GET()
+
+    with http_server(Slow) as url:
+        result = run_script("--skip-frontend", "--backend-url", url, "--timeout", "0", "--request-timeout", "0.5")
+    assert result.returncode == 1
+    assert result.stdout.count("no answer within 0.5s") == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 import seed_demo
-from conftest import closed_port_url
+from helper_servers import closed_port_url
 
 SCRIPT = Path(__file__).resolve().parents[2] / "dev" / "seed_demo.py"
 

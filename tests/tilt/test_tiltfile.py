@@ -53,7 +53,7 @@ def test_two_dev_image_builds_from_the_repo_root():
         assert build["dockerfile"] == str(REPO / "docker" / f"Dockerfile.{app}")
         assert dockerfile_stage(build["dockerfile"], "dev"), f"{app} Dockerfile has no `dev` stage"
         # only= keeps unrelated edits (docs, the other app, tests) from triggering builds
-        assert build["only"] == [f"{app}/"]
+        assert build["only"] == [f"{app}/", "docker/"]
 
 
 @pytest.mark.parametrize("ref", sorted(APP_IMAGES))
@@ -238,7 +238,7 @@ def test_ci_and_update_settings_bound_the_pipeline():
 
 def test_ui_buttons_run_existing_helpers_on_existing_resources():
     model, resources = tilt()
-    assert set(model.ui_buttons) == {"persistence-check", "seed-demo", "psql"}
+    assert set(model.ui_buttons) == {"persistence-check", "seed-demo", "scale-check", "psql"}
     for name, button in model.ui_buttons.items():
         resource = button["location"].fields["component_id"]
         assert resource in resources

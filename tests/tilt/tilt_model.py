@@ -19,6 +19,7 @@ import starlark as sl
 import yaml
 
 import k8s_tools
+from tilt_modules import ConfigHelp, ModuleBuiltins
 from tilt_api import (SIGNATURES, ApiObject, Blob, FallBackOn, InitialSync, Link, PortForward,
                       RestartContainer, Run, Sync, TiltfileError, TriggerMode, bind)
 
@@ -40,10 +41,6 @@ v1alpha1 = struct(ui_button=_v1_ui_button, cmd=_v1_cmd, ui_component_location=_v
                   start_on_spec=_v1_start_on_spec, ui_input_spec=_v1_ui_input_spec,
                   ui_text_input_spec=_v1_ui_text_input_spec)
 """
-
-
-class ConfigHelp(TiltfileError):
-    """`tilt up -- --help`: Tilt prints the flag usage and stops."""
 
 
 @dataclass
@@ -100,7 +97,7 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
                   "ReplicationController"}
 
 
-class TiltModel:
+class TiltModel(ModuleBuiltins):
     """One Tiltfile execution: `TiltModel(path, subcommand='up', args=[...], context='minikube').load()`."""
 
     def __init__(self, tiltfile: str | Path, subcommand: str = "up", args: list[str] | None = None,
@@ -330,7 +327,8 @@ class TiltModel:
         return [d for d in yaml.safe_load_all(text) if d is not None]
 
     def _b_decode_yaml_stream(self, yaml):
-        return self._decode_stream(yaml.text if isinstance(yaml, Blob) else yaml)
+        # Empty documents come back as None (as from Tilt's decoder): callers must skip them.
+        return list(__import__("yaml").safe_load_all(yaml.text if isinstance(yaml, Blob) else yaml))
 
     def _b_decode_yaml(self, yaml):
         return __import__("yaml").safe_load(yaml.text if isinstance(yaml, Blob) else yaml)
@@ -350,92 +348,6 @@ class TiltModel:
     def _b_local(self, **a):
         raise TiltfileError("local(): the TaskPilot Tiltfile must not shell out at load time "
                             "(use k8s_context() and friends)")
-
-    # ---- config / os / v1alpha1 modules ---------------------------------------------------------
-    def _define(self, kind, name, args, usage):
-        if name in self.flags:
-            raise TiltfileError(f"config.define_{kind}: {name} defined multiple times")
-        self.flags[name] = {"type": kind, "args": args, "usage": usage}
-
-    def _b_config_define_bool(self, name, args, usage):
-        self._define("bool", name, args, usage)
-
-    def _b_config_define_string(self, name, args, usage):
-        self._define("string", name, args, usage)
-
-    def _b_config_define_string_list(self, name, args, usage):
-        self._define("string_list", name, args, usage)
-
-    def usage(self) -> str:
-        return "\n".join(f"      --{n}  {f['usage']}" for n, f in self.flags.items())
-
-    def _b_config_parse(self):
-        """Go `flag` parsing of the args after `--` (tilt_config.json is not modelled)."""
-        result, args = {}, list(self.args)
-        while args:
-            arg = args.pop(0)
-            if arg in ("-h", "--help", "-help"):
-                raise ConfigHelp("Usage:\n" + self.usage())
-            if not arg.startswith("-"):
-                raise TiltfileError(f"positional args were specified, but none were expected: {arg!r}")
-            name, _, value = arg.lstrip("-").partition("=")
-            flag = self.flags.get(name)
-            if flag is None:
-                raise TiltfileError(f"flag provided but not defined: -{name}\nUsage:\n{self.usage()}")
-            if flag["type"] == "bool":
-                result[name] = value.lower() not in ("false", "0", "f") if value else True
-            else:
-                value = value or (args.pop(0) if args else "")
-                result[name] = result.get(name, []) + [value] if flag["type"] == "string_list" else value
-        return result
-
-    def _b_config_set_enabled_resources(self, resources):
-        self.settings["enabled_resources"] = {"resources": resources}
-
-    def _b_os_getenv(self, key, default):
-        return self.env.get(key, default)
-
-    def _b_os_getcwd(self):
-        return str(self._loading[-1].parent if self._loading else self.main_dir)
-
-    def _b_os_path_exists(self, path):
-        return Path(self._abs(path)).exists()
-
-    def _b_os_path_join(self, *parts):
-        if not parts or not all(isinstance(p, str) for p in parts):
-            raise TiltfileError("os.path.join: want one or more strings")
-        return os.path.join(*parts)
-
-    def _b_os_path_abspath(self, path):
-        return self._abs(path)
-
-    def _b_os_path_dirname(self, path):
-        return os.path.dirname(path)
-
-    def _b_os_path_basename(self, path):
-        return os.path.basename(path)
-
-    def _b_v1alpha1_ui_button(self, **a):
-        if a["name"] in self.ui_buttons:
-            raise TiltfileError(f"v1alpha1.ui_button: {a['name']} already defined")
-        self.ui_buttons[a["name"]] = a
-
-    def _b_v1alpha1_cmd(self, **a):
-        if not a["args"]:
-            raise TiltfileError("v1alpha1.cmd: args must have length at least 1")
-        self.cmds[a["name"]] = a
-
-    def _b_v1alpha1_ui_component_location(self, **a):
-        return ApiObject("UIComponentLocation", a)
-
-    def _b_v1alpha1_start_on_spec(self, **a):
-        return ApiObject("StartOnSpec", a)
-
-    def _b_v1alpha1_ui_input_spec(self, **a):
-        return ApiObject("UIInputSpec", a)
-
-    def _b_v1alpha1_ui_text_input_spec(self, **a):
-        return ApiObject("UITextInputSpec", a)
 
     # ---- assembly (what Tilt does after the Tiltfile ran) ----------------------------------------
     def resources(self) -> dict[str, Resource]:

@@ -1,4 +1,5 @@
-"""A tiny fake of the Kubernetes API: GET and DELETE of one pod, in the real REST shapes.
+"""A tiny fake of the Kubernetes API in the real REST shapes: GET/DELETE of one pod (and, for
+scale_check, one Deployment's scale subresource plus its Service's Endpoints).
 
 Deleting the pod plays the StatefulSet controller: the old pod lingers briefly (terminating),
 then is gone (404) while `on_delete` runs (the tests restart a real PostgreSQL there), then a
@@ -89,8 +90,11 @@ class _Server:
         cluster_ref = cluster
 
         class Handler(BaseHTTPRequestHandler):
-            def _reply(self, method):
-                code, body = cluster_ref.handle(method, self.path)
+            def _reply(self, method, request_body=None):
+                if hasattr(cluster_ref, "handle_body"):
+                    code, body = cluster_ref.handle_body(method, self.path, request_body)
+                else:
+                    code, body = cluster_ref.handle(method, self.path)
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -105,6 +109,10 @@ class _Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)  # DeleteOptions body
                 self._reply("DELETE")
+
+            def do_PATCH(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                self._reply("PATCH", json.loads(self.rfile.read(length) or b"null"))
 
             def log_message(self, *args):
                 pass
@@ -128,3 +136,49 @@ def write_kubeconfig(path: Path, server_url: str, context: str = "kind-fake") ->
         "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake", "namespace": "taskpilot"}}],
     }))
     return path
+
+
+SCALE_PATH = re.compile(r"^/apis/apps/v1/namespaces/(?P<ns>[^/]+)/deployments/(?P<name>[^/]+)/scale")
+ENDPOINTS_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/endpoints/(?P<name>[^/?]+)")
+
+
+class FakeDeployment(FakeCluster):
+    """One Deployment's scale subresource and its Service's Endpoints, converging after `settle` s.
+
+    `max_ready` caps the Ready endpoints (e.g. pods that never pass their readiness probe).
+    """
+
+    def __init__(self, namespace="taskpilot", deployment="taskpilot-ai-backend", service="backend-service",
+                 replicas=1, settle=0.3, max_ready=None):
+        super().__init__(namespace=namespace)
+        self.deployment, self.service = deployment, service
+        self.replicas, self.ready_count = replicas, replicas
+        self.settle, self.max_ready = settle, max_ready
+        self.history: list[int] = []
+
+    def _converge(self, wanted):
+        time.sleep(self.settle)
+        with self.lock:
+            if self.replicas == wanted:
+                self.ready_count = wanted if self.max_ready is None else min(wanted, self.max_ready)
+
+    def handle_body(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        self.requests.append((method, path))
+        scale = SCALE_PATH.match(path)
+        if scale and (scale["ns"], scale["name"]) == (self.namespace, self.deployment):
+            with self.lock:
+                if method == "PATCH":
+                    self.replicas = int(body["spec"]["replicas"])
+                    self.history.append(self.replicas)
+                    threading.Thread(target=self._converge, args=(self.replicas,), daemon=True).start()
+                return 200, {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                             "metadata": {"name": self.deployment, "namespace": self.namespace},
+                             "spec": {"replicas": self.replicas}, "status": {"replicas": self.ready_count}}
+        endpoints = ENDPOINTS_PATH.match(path)
+        if endpoints and (endpoints["ns"], endpoints["name"]) == (self.namespace, self.service):
+            with self.lock:
+                addresses = [{"ip": f"10.0.0.{i + 1}"} for i in range(self.ready_count)]
+            return 200, {"apiVersion": "v1", "kind": "Endpoints",
+                         "metadata": {"name": self.service, "namespace": self.namespace},
+                         "subsets": [{"addresses": addresses, "ports": [{"port": 8000}]}] if addresses else []}
+        return 404, _status(404, "NotFound", f"{path} not found")
