@@ -1,0 +1,14 @@
+import type { NextConfig } from "next";
+
+const nextConfig: NextConfig = {
+  // One image for every environment: a self-contained server.js, configured only at run time.
+  output: "standalone",
+  poweredByHeader: false,
+  reactStrictMode: true,
+  // Node's gzip would hold back Server-Sent Events relayed by the /api proxy; ingress/CDN compress instead.
+  compress: false,
+  // Our stylesheet is a few KB: inlining it removes a render-blocking request from the first paint (LCP).
+  experimental: { inlineCss: true },
+};
+
+export default nextConfig;

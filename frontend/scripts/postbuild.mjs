@@ -1,0 +1,20 @@
+// `next build` leaves .next/standalone without static assets; copy them so
+// `node .next/standalone/server.js` serves the whole app on its own.
+import { cpSync, existsSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const standalone = join(root, ".next", "standalone");
+if (!existsSync(join(standalone, "server.js"))) {
+  console.error("postbuild: .next/standalone/server.js is missing (is output: 'standalone' set?)");
+  process.exit(1);
+}
+for (const [from, to] of [
+  [join(root, ".next", "static"), join(standalone, ".next", "static")],
+  [join(root, "public"), join(standalone, "public")],
+]) {
+  rmSync(to, { recursive: true, force: true });
+  cpSync(from, to, { recursive: true });
+}
+console.log("postbuild: copied .next/static and public into .next/standalone");

@@ -1,0 +1,128 @@
+// @vitest-environment node
+// The proxy runs on the Node server, so it is tested with Node's own fetch, not the DOM one.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backendUrlFromEnv, proxyRequest, upstreamUrl } from "@/lib/proxy";
+
+// The proxy runs against a real local HTTP server: streaming and header handling are what matter here.
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+let server: Server;
+let backendUrl: string;
+const seen: Seen[] = [];
+
+function handle(req: IncomingMessage, res: ServerResponse) {
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
+  req.on("end", () => {
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString() });
+    if (req.url?.startsWith("/api/events")) {
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.write('data: {"type":"ready"}\n\n');
+      // The second event comes only after the first was read: proves the relay does not buffer.
+      const timer = setTimeout(() => res.end('data: {"type":"deleted","task_id":1}\n\n'), 1500);
+      res.on("close", () => clearTimeout(timer));
+      return;
+    }
+    if (req.url?.startsWith("/api/auth/login")) {
+      res.setHeader("set-cookie", ["taskpilot_session=abc; HttpOnly; Path=/; SameSite=Lax", "other=1; Path=/"]);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: true }));
+      return;
+    }
+    if (req.url?.startsWith("/api/tasks/9")) {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    res.writeHead(201, { "content-type": "application/json", "x-instance-id": "backend-1" });
+    res.end(JSON.stringify({ echoed: true }));
+  });
+}
+
+beforeAll(async () => {
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  backendUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("backend URL", () => {
+  it("is read from BACKEND_URL with a local default, trailing slash removed", () => {
+    expect(backendUrlFromEnv({ BACKEND_URL: "http://backend-service:80/" })).toBe("http://backend-service:80");
+    expect(backendUrlFromEnv({})).toBe("http://localhost:8000");
+  });
+
+  it("keeps the path and query", () => {
+    expect(upstreamUrl("http://front:3000/api/tasks?completed=true", "http://b:8000/")).toBe("http://b:8000/api/tasks?completed=true");
+  });
+});
+
+describe("proxyRequest", () => {
+  it("passes method, body, cookies and headers through and returns the backend's response", async () => {
+    const request = new Request("http://localhost:3000/api/tasks?x=1", {
+      method: "POST",
+      headers: { cookie: "taskpilot_session=tok", "content-type": "application/json", "x-request-id": "r1" },
+      body: JSON.stringify({ title: "Buy milk" }),
+    });
+    const response = await proxyRequest(request, backendUrl);
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-instance-id")).toBe("backend-1");
+    expect(await response.json()).toEqual({ echoed: true });
+    const last = seen.at(-1)!;
+    expect(last.method).toBe("POST");
+    expect(last.url).toBe("/api/tasks?x=1");
+    expect(last.body).toBe('{"title":"Buy milk"}');
+    expect(last.headers.cookie).toBe("taskpilot_session=tok");
+    expect(last.headers["x-request-id"]).toBe("r1");
+    expect(last.headers["x-forwarded-proto"]).toBe("http");
+    expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+  });
+
+  it("relays every Set-Cookie header separately", async () => {
+    const response = await proxyRequest(new Request("http://localhost:3000/api/auth/login", { method: "POST", body: "{}" }), backendUrl);
+    expect(response.headers.getSetCookie()).toEqual(["taskpilot_session=abc; HttpOnly; Path=/; SameSite=Lax", "other=1; Path=/"]);
+  });
+
+  it("passes 204 through without a body", async () => {
+    const response = await proxyRequest(new Request("http://localhost:3000/api/tasks/9", { method: "DELETE" }), backendUrl);
+    expect(response.status).toBe(204);
+    expect(response.body).toBeNull();
+  });
+
+  it("streams Server-Sent Events without waiting for the end of the stream", async () => {
+    const response = await proxyRequest(new Request("http://localhost:3000/api/events"), backendUrl);
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-transform");
+    expect(response.headers.get("x-accel-buffering")).toBe("no");
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('"ready"');
+    expect(first).not.toContain('"deleted"'); // a buffering relay would hand both events over at once
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toContain('"deleted"');
+  });
+
+  it("answers a clear 502 JSON error when the backend is down", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve)); // nothing listens there any more
+    const response = await proxyRequest(new Request("http://localhost:3000/api/tasks"), `http://127.0.0.1:${deadPort}`);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    const body = (await response.json()) as { detail: string };
+    expect(body.detail).toMatch(/unavailable/i);
+  });
+});
