@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Image figures: sizes, size added over the base, backend container start -> healthy.
+
+    .venv/bin/python dev/bench/image_bench.py [--runs 5] [--no-build]
+
+Writes dev/bench/results/image_bench.json. Needs a Docker engine (dev/ci/start-docker.sh) and the
+base images (dev/ci/standin-bases.sh). CI uses stand-in bases whose sizes differ from the real
+python:3.13-slim / node:20-alpine, so the figure that carries over is `added_mb` (app layers);
+`estimated_real_mb` adds it to the real base sizes (reference values below, override with
+--real-python-mb / --real-node-mb after `docker pull` on a laptop).
+Targets (issue 6): each image <= 170 MB with real bases (spec cap 200 MB); backend healthy <= 5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "images"))
+import docker_stack as ds  # noqa: E402
+
+RESULTS = ds.REPO_ROOT / "dev" / "bench" / "results" / "image_bench.json"
+MB = 1_000_000  # docker's "MB"
+# Uncompressed linux/amd64 sizes `docker images` reports for the real bases (approximate reference
+# values, not measurable here without a registry): python:3.13-slim ~120 MB, node:20-alpine ~135 MB.
+REAL_BASE_MB = {"python:3.13-slim": 120.0, "node:20-alpine": 135.0}
+SIZE_TARGET_MB, SIZE_CAP_MB, HEALTHY_TARGET_S = 170.0, 200.0, 5.0
+
+
+def sizes(images: dict[str, tuple[str, str]], real_base_mb: dict[str, float]) -> dict:
+    out = {}
+    for name, (tag, base) in images.items():
+        total, base_size = ds.image_size(tag) / MB, ds.image_size(base) / MB
+        added = total - base_size
+        estimate = real_base_mb[base] + added
+        out[name] = {"image": tag, "base": base, "size_mb": round(total, 1), "base_mb": round(base_size, 1),
+                     "added_mb": round(added, 1), "real_base_mb_reference": real_base_mb[base],
+                     "estimated_real_mb": round(estimate, 1), "target_mb": SIZE_TARGET_MB, "cap_mb": SIZE_CAP_MB,
+                     "meets_target": estimate <= SIZE_TARGET_MB, "meets_cap": estimate <= SIZE_CAP_MB}
+    return out
+
+
+def backend_start_times(backend_tag: str, runs: int) -> dict:
+    """docker run -> first 200 on /health (host poll every 50 ms) and -> Docker `healthy`
+    (health interval shortened to 200 ms; the probe command is the image's own)."""
+    stack = ds.Stack(backend_image=backend_tag)
+    http_s, healthy_s = [], []
+    try:
+        stack.start_network()
+        stack.start_postgres()
+        stack.migrate()
+        for attempt in range(runs):
+            name = f"{stack.prefix}-bench{attempt}"
+            start = time.monotonic()
+            ds.docker("run", "-d", "--name", name, "--network", stack.network, "-p", "127.0.0.1::8000",
+                      *ds.HARDENING, "--health-interval", "200ms", "--health-start-period", "30s",
+                      *stack._env_args(stack.backend_env()), backend_tag)
+            try:
+                port = ds.published_port(name, 8000)
+                ds.wait_http(f"http://127.0.0.1:{port}/health", timeout=60, interval=0.05)
+                http_s.append(time.monotonic() - start)
+                ds.wait_healthy(name, timeout=60)
+                healthy_s.append(time.monotonic() - start)
+            finally:
+                ds.remove(name)
+    finally:
+        stack.down()
+    return {"runs": runs, "first_200_s": summary(http_s), "docker_healthy_s": summary(healthy_s),
+            "target_s": HEALTHY_TARGET_S, "meets_target": statistics.median(healthy_s) <= HEALTHY_TARGET_S}
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2),
+            "all": [round(v, 2) for v in values]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-build", action="store_true", help="reuse the images the image tier built")
+    parser.add_argument("--real-python-mb", type=float, default=REAL_BASE_MB["python:3.13-slim"])
+    parser.add_argument("--real-node-mb", type=float, default=REAL_BASE_MB["node:20-alpine"])
+    args = parser.parse_args(argv)
+    if reason := ds.engine_unavailable_reason():
+        print(f"image_bench: {reason}", file=sys.stderr)
+        return 2
+    images = {"backend": (ds.BACKEND_TAG, ds.BACKEND_BASE), "frontend": (ds.FRONTEND_TAG, ds.FRONTEND_BASE)}
+    build_s = {}
+    if not args.no_build:
+        for name, dockerfile in (("backend", ds.BACKEND_DOCKERFILE), ("frontend", ds.FRONTEND_DOCKERFILE)):
+            start = time.monotonic()
+            ds.build_image(dockerfile, images[name][0])
+            build_s[name] = round(time.monotonic() - start, 1)
+    standin = ds.inspect(ds.BACKEND_BASE).get("Comment", "") == "Imported from -" or not ds.inspect(ds.BACKEND_BASE).get("RepoDigests")
+    result = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                 "docker": ds.docker("version", "-f", "{{.Server.Version}}").stdout.strip()},
+        "bases": "local stand-ins (no registry)" if standin else "registry images",
+        "build_s_incremental": build_s,
+        "sizes": sizes(images, {"python:3.13-slim": args.real_python_mb, "node:20-alpine": args.real_node_mb}),
+        "load_avg_before": [round(x, 1) for x in os.getloadavg()],
+        "backend_start": backend_start_times(ds.BACKEND_TAG, args.runs),
+        "load_avg_after": [round(x, 1) for x in os.getloadavg()],  # start times are CPU-bound: read them with this
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
