@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKEND_DIR = REPO_ROOT / "backend"
 FRONTEND_DIR = REPO_ROOT / "frontend"
 TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"
-STARTUP_TIMEOUT_SECONDS = 30.0
+STARTUP_TIMEOUT_SECONDS = 90.0  # generous: CI machines can be busy
 STOP_TIMEOUT_SECONDS = 20.0
 # Variables a backend process reads; cleared from the inherited environment so a developer's
 # shell cannot leak into a test server.
@@ -178,3 +178,67 @@ def backend_server(database_url: str, port: int | None = None, env: dict[str, st
 # ---------------------------------------------------------------------------------------------
 # Frontend section (owned by the frontend helper): frontend_server(backend_url, port=None)
 # ---------------------------------------------------------------------------------------------
+STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
+
+
+@dataclass
+class FrontendProcess:
+    """A running production frontend (`node .next/standalone/server.js`)."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self._log_file is not None:
+            self._log_file.close()  # type: ignore[attr-defined]
+        return self.process.returncode
+
+
+def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> FrontendProcess:
+    """Start the standalone Next.js server with only run-time configuration; wait until GET / answers."""
+    if not STANDALONE_SERVER.exists():
+        raise RuntimeError(f"{STANDALONE_SERVER} is missing: run `npm ci && npm run build` in frontend/ first")
+    port = port or free_port()
+    server_env = {key: value for key, value in os.environ.items() if key not in ("BACKEND_URL", "CHATKIT_DOMAIN_KEY")}
+    server_env.update({"PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url,
+                       "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"})
+    server_env.update(env or {})
+    log_fd, log_name = tempfile.mkstemp(prefix=f"frontend-{port}-", suffix=".log")
+    log_file = os.fdopen(log_fd, "w")
+    process = subprocess.Popen(
+        ["node", str(STANDALONE_SERVER)], cwd=STANDALONE_SERVER.parent, env=server_env,
+        stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    frontend = FrontendProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name), _log_file=log_file)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"frontend exited with {process.returncode}:\n{frontend.log()[-4000:]}")
+        with contextlib.suppress(OSError):
+            if _get(frontend.url + "/", timeout=2.0) == 200:
+                return frontend
+        time.sleep(0.1)
+    frontend.stop()
+    raise RuntimeError(f"frontend did not answer GET / within {STARTUP_TIMEOUT_SECONDS}s:\n{frontend.log()[-4000:]}")
+
+
+@contextlib.contextmanager
+def frontend_server(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the production frontend for the duration of the block; yields its base URL; SIGTERM on exit."""
+    frontend = start_frontend(backend_url, port=port, env=env)
+    try:
+        yield frontend.url
+    finally:
+        frontend.stop()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -37,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Others add their startup/shutdown here, one line each:
         await stack.enter_async_context(task_event_bus(app))  # realtime: LISTEN/NOTIFY -> SSE
         await stack.enter_async_context(app.state.mcp_lifespan())  # assistant: MCP session manager
+        gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
         logger.info("startup complete")
         yield
         logger.info("shutting down")

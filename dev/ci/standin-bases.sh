@@ -27,9 +27,9 @@ if [ -n "$http_code" ] && [ "$http_code" != 000 ]; then
   exit 0
 fi
 
-if [ ! -x "$standin_script" ]; then
+if [ ! -f "$standin_script" ]; then
   echo "E: no registry reachable and stand-in builder not found at $standin_script" >&2
   exit 1
 fi
 echo "no registry reachable; building local stand-ins for: ${missing[*]}"
-exec "$standin_script"
+exec bash "$standin_script"   # shared/ may be laid out without exec bits

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from app.api.deps import SESSION_COOKIE, CurrentUser, SessionDep, unauthorized
+from app.api.deps import SESSION_COOKIE, CurrentUser, ReadSessionDep, SessionDep, unauthorized
 from app.core.config import get_settings
 from app.core.security import create_access_token
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
@@ -57,7 +57,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
 
 
 @router.get("/me", response_model=UserRead, responses=ERROR_RESPONSES)
-async def me(current: CurrentUser, session: SessionDep) -> UserRead:
+async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     user = await auth_service.get_user(session, current.id)
     if user is None:  # valid signature but the account is gone
         raise unauthorized("Invalid or expired token")

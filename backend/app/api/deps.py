@@ -8,13 +8,14 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import get_session
+from app.core.db import get_read_session, get_session
 from app.core.security import InvalidToken, user_from_token
 
 SESSION_COOKIE = "taskpilot_session"
 NOT_AUTHENTICATED = "Not authenticated"
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]  # read-only endpoints (autocommit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /ap
 _cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set at login")
 
 
-def get_current_user(
+async def get_current_user(  # async on purpose: a sync dependency would run in the threadpool
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
     cookie: Annotated[str | None, Depends(_cookie_scheme)],
 ) -> AuthenticatedUser:
@@ -62,6 +63,7 @@ __all__ = [
     "SESSION_COOKIE",
     "AuthenticatedUser",
     "CurrentUser",
+    "ReadSessionDep",
     "SessionDep",
     "get_current_user",
     "token_from_request",

@@ -11,27 +11,35 @@ from app.core.config import get_settings
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
-# Sized for ~50 concurrent clients per replica while staying far below PostgreSQL's default 100 connections.
-POOL_SIZE = 10
-POOL_MAX_OVERFLOW = 10
+# A fixed pool (no overflow): overflow connections are closed on return and reopened under load, and
+# connecting costs far more than a query. 20 per replica keeps 2-3 replicas below PostgreSQL's 100.
+POOL_SIZE = 20
+POOL_MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 
 
 def get_engine() -> AsyncEngine:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     if _engine is None:
         _engine = create_async_engine(
             get_settings().sqlalchemy_url,
             pool_size=POOL_SIZE,
             max_overflow=POOL_MAX_OVERFLOW,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            pool_pre_ping=True,  # a restarted database must not cost clients a 500
+            # No pre-ping (it costs round trips on every checkout): a connection broken by a database
+            # restart fails one request with 503 and SQLAlchemy then discards the stale pool.
+            pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
         _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+        # Same pool, autocommit: a read is one round trip (no BEGIN/ROLLBACK around it).
+        _read_sessionmaker = async_sessionmaker(
+            _engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
     return _engine
 
 
@@ -43,16 +51,25 @@ def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
 
 async def dispose_engine() -> None:
     """Close pooled connections; the next get_engine() builds a fresh engine from current settings."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     if _engine is not None:
         await _engine.dispose()
     _engine = None
     _sessionmaker = None
+    _read_sessionmaker = None
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, closed (and rolled back if uncommitted) afterwards."""
     async with get_sessionmaker()() as session:
+        yield session
+
+
+async def get_read_session() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency for read-only requests: autocommit, so no transaction round trips. Never write with it."""
+    get_engine()
+    assert _read_sessionmaker is not None
+    async with _read_sessionmaker() as session:
         yield session
 
 

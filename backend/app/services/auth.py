@@ -24,7 +24,10 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+    email = normalize_email(email)
+    if not email.isprintable():  # cannot be a stored address (and NUL or lone surrogates break the query)
+        return None
+    return await session.scalar(select(User).where(User.email == email))
 
 
 async def signup(session: AsyncSession, *, email: str, password: str, name: str | None = None) -> User:

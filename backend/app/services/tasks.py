@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from psycopg.rows import dict_row
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utc_now
@@ -66,9 +67,21 @@ def _check_id(task_id: int) -> None:
 
 
 async def create_task(session: AsyncSession, user_id: int, *, title: str, description: str | None = None) -> Task:
-    task = Task(user_id=user_id, title=_clean_title(title), description=_clean_description(description))
-    session.add(task)
-    await session.flush()
+    now = utc_now()
+    # INSERT ... RETURNING straight into an ORM object: one round trip, no unit-of-work flush.
+    statement = (
+        insert(Task)
+        .values(
+            user_id=user_id,
+            title=_clean_title(title),
+            description=_clean_description(description),
+            completed=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(Task)
+    )
+    task = (await session.scalars(statement)).one()
     await events.publish_task_event(session, user_id=user_id, type="created", task_id=task.id)
     await session.commit()
     return task
@@ -84,6 +97,32 @@ async def list_tasks(
         query = query.where(Task.completed == completed)
     query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit).offset(max(0, offset))
     return list((await session.scalars(query)).all())
+
+
+# The REST list is the hottest read: plain SQL straight to the driver (no statement compilation or
+# result wrapping), rows as dicts with exactly TaskRead's fields.
+_LIST_SQL = (
+    "SELECT id, title, description, completed, created_at, updated_at FROM tasks "
+    "WHERE user_id = %(user_id)s{completed} ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+_LIST_ALL_SQL = _LIST_SQL.format(completed="")
+_LIST_BY_COMPLETED_SQL = _LIST_SQL.format(completed=" AND completed = %(completed)s")
+
+
+async def list_task_rows(
+    session: AsyncSession, user_id: int, *, completed: bool | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Like list_tasks, but dicts with exactly TaskRead's fields (no ORM objects: cheaper per page)."""
+    params: dict[str, Any] = {"user_id": user_id, "limit": max(1, min(limit, MAX_LIST_LIMIT)), "offset": max(0, offset)}
+    sql = _LIST_ALL_SQL
+    if completed is not None:
+        params["completed"] = completed
+        sql = _LIST_BY_COMPLETED_SQL
+    connection = await session.connection()
+    driver_connection = (await connection.get_raw_connection()).driver_connection
+    async with driver_connection.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(sql, params)
+        return await cursor.fetchall()
 
 
 async def get_task(session: AsyncSession, user_id: int, task_id: int) -> Task:
@@ -122,11 +161,11 @@ async def update_task(
         .where(Task.id == task_id, Task.user_id == user_id)
         .values(**changes)
         .returning(Task)
-        .execution_options(synchronize_session=False)
+        # Refresh an instance the caller may already hold in this session with the returned row.
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
     task = (await session.scalars(statement)).one_or_none()
-    if task is None:
-        await session.rollback()
+    if task is None:  # nothing was written; leave the caller's transaction alone
         raise TaskNotFound(task_id)
     await events.publish_task_event(session, user_id=user_id, type="updated", task_id=task_id)
     await session.commit()
@@ -139,7 +178,6 @@ async def delete_task(session: AsyncSession, user_id: int, task_id: int) -> None
         delete(Task).where(Task.id == task_id, Task.user_id == user_id).returning(Task.id)
     )
     if deleted_id is None:
-        await session.rollback()
         raise TaskNotFound(task_id)
     await events.publish_task_event(session, user_id=user_id, type="deleted", task_id=task_id)
     await session.commit()

@@ -1,0 +1,186 @@
+"""Backend test fixtures: real PostgreSQL, fresh database + migrations per session, clean tables per test.
+
+Fixtures others may use:
+  database_admin_url  superuser URL (TEST_DATABASE_URL, or a PostgreSQL this session started)
+  database_url        the migrated test database (also exported as DATABASE_URL for in-process code)
+  app                 the FastAPI app with its lifespan running (session-wide)
+  client              httpx.AsyncClient over ASGI against `app` (base_url http://testserver)
+  create_user         async factory: `user = await create_user(email=None, password=..., name=None)`
+                      -> TestUser(id, email, password, token, headers)
+  user                one ready user (TestUser); `user.headers` has the bearer token
+  backend_server      factory of real server processes on this database:
+                      `with backend_server(env={...}) as base_url: ...`
+  running_lifespan    helper: `async with running_lifespan(create_app()):` for extra app instances
+  db_session          an AsyncSession on the test database (for asserting rows directly)
+Every test starts with all application tables empty (TRUNCATE ... RESTART IDENTITY CASCADE).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+
+import harness
+import testdb
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class TestUser:
+    __test__ = False  # not a test class
+
+    id: int
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def database_admin_url() -> Iterator[str]:
+    # Not under pytest's basetemp: pytest resets it to mode 0700, which locks out the postgres user.
+    directory = tempfile.mkdtemp(prefix="taskpilot-pg-")
+    url, stop = testdb.start_postgres(directory)
+    try:
+        yield url
+    finally:
+        stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_admin_url: str) -> Iterator[str]:
+    url = harness.create_database(database_admin_url)
+    harness.migrate(url)
+    saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "JWT_SECRET", "APP_ENV")}
+    os.environ["DATABASE_URL"] = url
+    os.environ["JWT_SECRET"] = harness.TEST_JWT_SECRET
+    os.environ["APP_ENV"] = "dev"
+    _reset_cached_config()
+    try:
+        yield url
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _reset_cached_config()
+        harness.drop_database(database_admin_url, url)
+
+
+def _reset_cached_config() -> None:
+    from app.core.config import get_settings
+    from app.core.security import reset_security_caches
+
+    get_settings.cache_clear()
+    reset_security_caches()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[object]:
+    from app.core.db import dispose_engine
+    from app.main import create_app
+
+    await dispose_engine()  # make the engine follow this session's DATABASE_URL
+    application = create_app()
+    async with running_lifespan(application):
+        yield application
+
+
+@asynccontextmanager
+async def running_lifespan(application: object) -> AsyncIterator[None]:
+    """Run the app's lifespan in one dedicated task (anyio task groups must exit in the task that entered)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:
+        async with application.router.lifespan_context(application):  # type: ignore[attr-defined]
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # startup failed: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def clean_tables(request: pytest.FixtureRequest) -> None:
+    """Empty every application table before each test that touches the database."""
+    if "database_url" not in request.fixturenames:
+        return
+    from app.core.db import get_engine
+
+    async with get_engine().begin() as connection:
+        tables = (await connection.execute(text(
+            "SELECT quote_ident(tablename) FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ))).scalars().all()
+        if tables:
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest_asyncio.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest_asyncio.fixture
+async def db_session(app: object) -> AsyncIterator[object]:
+    from app.core.db import session_scope
+
+    async with session_scope() as session:
+        yield session
+
+
+_user_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def create_user(client: httpx.AsyncClient) -> Callable:
+    async def _create_user(email: str | None = None, password: str = DEFAULT_PASSWORD, name: str | None = None) -> TestUser:
+        email = email or f"user{next(_user_numbers)}@example.com"
+        response = await client.post("/api/auth/signup", json={"email": email, "password": password, "name": name})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return TestUser(id=body["user"]["id"], email=email, password=password, token=body["access_token"])
+
+    return _create_user
+
+
+@pytest_asyncio.fixture
+async def user(create_user: Callable) -> TestUser:
+    return await create_user()
+
+
+@pytest.fixture
+def backend_server(database_url: str) -> Callable[..., AbstractContextManager[str]]:
+    """`with backend_server(env=None, port=None) as base_url:` a real uvicorn process on the test DB."""
+
+    def _backend_server(env: dict[str, str] | None = None, port: int | None = None) -> AbstractContextManager[str]:
+        return harness.backend_server(database_url, port=port, env=env)
+
+    return _backend_server

@@ -1,0 +1,61 @@
+"""Settings from the environment, and the prod refusal of weak JWT secrets."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import harness
+from app.core.config import ConfigError, Settings
+
+
+def test_database_url_is_built_from_parts(monkeypatch):
+    for name in ("DATABASE_URL",):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(db_host="db.internal", db_port=6543, db_name="tp", db_user="app", db_password="p@ss/word", _env_file=None)
+    assert settings.sqlalchemy_url == "postgresql+psycopg://app:p%40ss%2Fword@db.internal:6543/tp"
+
+
+@pytest.mark.parametrize("given", ["postgres://u:p@h:1/d", "postgresql://u:p@h:1/d", "postgresql+psycopg://u:p@h:1/d"])
+def test_database_url_overrides_parts(given):
+    settings = Settings(database_url=given, db_host="ignored")
+    assert settings.sqlalchemy_url == "postgresql+psycopg://u:p@h:1/d"
+
+
+def test_settings_come_from_environment(monkeypatch):
+    monkeypatch.setenv("JWT_EXPIRES_MINUTES", "15")
+    monkeypatch.setenv("CORS_ORIGINS", "http://a.test, http://b.test")
+    monkeypatch.setenv("APP_ENV", "prod")
+    settings = Settings()
+    assert settings.jwt_expires_minutes == 15
+    assert settings.cors_origin_list == ["http://a.test", "http://b.test"]
+    assert settings.app_env == "prod"
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 31])
+def test_prod_rejects_weak_secret(secret):
+    with pytest.raises(ConfigError) as error:
+        Settings(app_env="prod", jwt_secret=secret).validate_for_startup()
+    assert "\n" not in str(error.value)
+    assert "JWT_SECRET" in str(error.value)
+
+
+def test_prod_accepts_strong_secret_and_dev_accepts_anything():
+    Settings(app_env="prod", jwt_secret="x" * 32).validate_for_startup()
+    Settings(app_env="dev", jwt_secret="").validate_for_startup()
+
+
+@pytest.mark.parametrize("secret", [None, "too-short"])
+def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
+    env = harness._clean_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})
+    if secret is not None:
+        env["JWT_SECRET"] = secret
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "main:app", "--port", str(harness.free_port())],
+        cwd=harness.BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Refusing to start: APP_ENV=prod but JWT_SECRET")

@@ -1,0 +1,84 @@
+"""Health endpoints, JSON errors, response headers (in-process app)."""
+from __future__ import annotations
+
+import socket
+
+import httpx
+
+from app.core.middleware import INSTANCE_ID
+
+
+async def test_liveness_and_api_alias(client):
+    for path in ("/health", "/api/health"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+async def test_readiness_when_database_answers(client):
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+async def test_readiness_is_503_while_draining(client, app):
+    app.state.draining = True
+    try:
+        response = await client.get("/health/ready")
+    finally:
+        app.state.draining = False
+    assert response.status_code == 503
+    assert (await client.get("/health")).status_code == 200  # liveness unaffected
+
+
+async def test_every_response_names_the_instance(client, user):
+    for response in (
+        await client.get("/health"),
+        await client.get("/api/tasks", headers=user.headers),
+        await client.get("/api/tasks"),
+        await client.get("/no/such/route"),
+    ):
+        assert response.headers["x-instance-id"] == INSTANCE_ID == socket.gethostname()
+        assert response.headers["x-request-id"]
+
+
+async def test_request_id_is_propagated(client):
+    response = await client.get("/health", headers={"X-Request-Id": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+async def test_unknown_route_and_malformed_json_are_json_errors(client, user):
+    missing = await client.get("/api/nope")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found"}
+
+    malformed = await client.post(
+        "/api/tasks", content=b'{"title": ', headers={**user.headers, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["message"]
+
+
+async def test_unexpected_errors_are_json_without_stack_traces(database_url):
+    from app.main import create_app
+
+    application = create_app()
+
+    @application.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert "Traceback" not in response.text and "secret internal detail" not in response.text
+
+
+async def test_openapi_and_docs_are_served(client):
+    schema = (await client.get("/openapi.json")).json()
+    for path in ("/health", "/health/ready", "/api/auth/signup", "/api/auth/login", "/api/auth/me",
+                 "/api/auth/logout", "/api/tasks", "/api/tasks/{task_id}"):
+        assert path in schema["paths"], path
+    assert (await client.get("/docs")).status_code == 200
