@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from urllib.parse import urlsplit
 

@@ -76,6 +76,7 @@ async def test_invalid_patch_is_422_and_changes_nothing(client, user, payload):
     created = await _create(client, user, "keep me")
     response = await client.patch(f"/api/tasks/{created['id']}", json=payload, headers=user.headers)
     assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], list) and response.json()["message"]
     assert (await client.get(f"/api/tasks/{created['id']}", headers=user.headers)).json() == created
 
 

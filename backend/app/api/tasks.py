@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 
 from app.api.deps import CurrentUser, ReadSessionDep, SessionDep
@@ -28,6 +29,7 @@ async def list_tasks(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Response:
     rows = await task_service.list_task_rows(session, current.id, completed=completed, limit=limit, offset=offset)
+    await session.close()  # hand the pooled connection back before serializing: other requests are waiting for it
     # Validate and serialize the whole page in one pass inside pydantic-core (the hot path).
     return Response(_TASK_LIST.dump_json(_TASK_LIST.validate_python(rows)), media_type="application/json")
 
@@ -49,8 +51,11 @@ async def get_task(task_id: int, current: CurrentUser, session: ReadSessionDep) 
 @router.patch("/{task_id}", response_model=TaskRead, responses=NOT_FOUND_RESPONSE)
 async def update_task(task_id: int, body: TaskUpdate, current: CurrentUser, session: SessionDep) -> TaskRead:
     given = {field: getattr(body, field) for field in body.model_fields_set}
-    if given.get("title", "") is None or "completed" in given and given["completed"] is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="title and completed cannot be null")
+    null_fields = [field for field in ("title", "completed") if field in given and given[field] is None]
+    if null_fields:  # only description may be cleared
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", field), "msg": "may not be null", "input": None} for field in null_fields]
+        )
     try:
         task = await task_service.update_task(session, current.id, task_id, **given)
     except task_service.TaskNotFound as error:

@@ -1,8 +1,6 @@
 """Validators shared by request schemas."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import AfterValidator, BaseModel
 
 
@@ -28,4 +26,4 @@ ERROR_RESPONSES: dict[int | str, dict] = {
     401: {"model": ErrorResponse, "description": "Missing, invalid or expired credentials"},
 }
 
-__all__ = ["Annotated", "ERROR_RESPONSES", "ErrorResponse", "StorableText"]
+__all__ = ["ERROR_RESPONSES", "ErrorResponse", "StorableText"]
