@@ -75,6 +75,7 @@ if [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > "$VENV/.requirements-stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+export NEXT_TELEMETRY_DISABLED=1   # hermetic: no calls home from next build/dev
 
 # ---------- results ----------
 declare -A RESULT=()
