@@ -95,8 +95,8 @@ def _get(url: str, timeout: float = 2.0) -> int:
 
 
 @dataclass
-class BackendProcess:
-    """A running `uvicorn main:app` (from backend/) and where its output goes."""
+class ServerProcess:
+    """A server process started by this harness and the file its output goes to."""
 
     url: str
     process: subprocess.Popen
@@ -122,10 +122,30 @@ class BackendProcess:
             self._log_file.close()  # type: ignore[attr-defined]
         return self.process.returncode
 
+    def wait_until_answers(self, path: str, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Poll GET path until it answers 200; stop the process and raise with its log otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.url} exited with {self.process.returncode}:\n{self.log()[-4000:]}")
+            with contextlib.suppress(OSError):
+                if _get(self.url + path, timeout=2.0) == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.url} did not answer GET {path} within {timeout}s:\n{self.log()[-4000:]}")
+
+
+def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str]) -> ServerProcess:
+    log_fd, log_name = tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log")
+    log_file = os.fdopen(log_fd, "w")
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    return ServerProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name), _log_file=log_file)
+
 
 def start_backend(
-    database_url: str, port: int | None = None, env: dict[str, str] | None = None, *, wait: bool = True
-) -> BackendProcess:
+    database_url: str, port: int | None = None, env: dict[str, str] | None = None
+) -> ServerProcess:
     """Start `python -m uvicorn main:app` in backend/ with only environment configuration."""
     port = port or free_port()
     server_env = _clean_env(
@@ -139,30 +159,14 @@ def start_backend(
         }
     )
     server_env.update(env or {})
-    log_fd, log_name = tempfile.mkstemp(prefix=f"backend-{port}-", suffix=".log")
-    log_file = os.fdopen(log_fd, "w")
-    process = subprocess.Popen(
+    backend = _spawn(
+        "backend", port,
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
          "--timeout-graceful-shutdown", "15"],
-        cwd=BACKEND_DIR, env=server_env, stdout=log_file, stderr=subprocess.STDOUT,
+        BACKEND_DIR, server_env,
     )
-    backend = BackendProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name), _log_file=log_file)
-    if wait:
-        wait_until_healthy(backend)
+    backend.wait_until_answers("/health")
     return backend
-
-
-def wait_until_healthy(backend: BackendProcess, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if backend.process.poll() is not None:
-            raise RuntimeError(f"backend exited with {backend.process.returncode}:\n{backend.log()[-4000:]}")
-        with contextlib.suppress(OSError):
-            if _get(backend.url + "/health", timeout=1.0) == 200:
-                return
-        time.sleep(0.1)
-    backend.stop()
-    raise RuntimeError(f"backend did not answer /health within {timeout}s:\n{backend.log()[-4000:]}")
 
 
 @contextlib.contextmanager
@@ -181,32 +185,7 @@ def backend_server(database_url: str, port: int | None = None, env: dict[str, st
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 
-@dataclass
-class FrontendProcess:
-    """A running production frontend (`node .next/standalone/server.js`)."""
-
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-    _log_file: object = field(repr=False, default=None)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self._log_file is not None:
-            self._log_file.close()  # type: ignore[attr-defined]
-        return self.process.returncode
-
-
-def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> FrontendProcess:
+def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
     """Start the standalone Next.js server with only run-time configuration; wait until GET / answers."""
     if not STANDALONE_SERVER.exists():
         raise RuntimeError(f"{STANDALONE_SERVER} is missing: run `npm ci && npm run build` in frontend/ first")
@@ -215,23 +194,9 @@ def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str
     server_env.update({"PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url,
                        "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"})
     server_env.update(env or {})
-    log_fd, log_name = tempfile.mkstemp(prefix=f"frontend-{port}-", suffix=".log")
-    log_file = os.fdopen(log_fd, "w")
-    process = subprocess.Popen(
-        ["node", str(STANDALONE_SERVER)], cwd=STANDALONE_SERVER.parent, env=server_env,
-        stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    frontend = FrontendProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name), _log_file=log_file)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"frontend exited with {process.returncode}:\n{frontend.log()[-4000:]}")
-        with contextlib.suppress(OSError):
-            if _get(frontend.url + "/", timeout=2.0) == 200:
-                return frontend
-        time.sleep(0.1)
-    frontend.stop()
-    raise RuntimeError(f"frontend did not answer GET / within {STARTUP_TIMEOUT_SECONDS}s:\n{frontend.log()[-4000:]}")
+    frontend = _spawn("frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env)
+    frontend.wait_until_answers("/")
+    return frontend
 
 
 @contextlib.contextmanager
