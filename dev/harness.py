@@ -1,7 +1,4 @@
-"""Shared test/bench harness: databases, migrations and real server processes on 127.0.0.1.
-
-Backend part owned by backend-core; the frontend helper owns the section at the bottom.
-"""
+"""Shared test/bench harness: databases, migrations and real server processes on 127.0.0.1."""
 from __future__ import annotations
 
 import contextlib
@@ -180,7 +177,7 @@ def backend_server(database_url: str, port: int | None = None, env: dict[str, st
 
 
 # ---------------------------------------------------------------------------------------------
-# Frontend section (owned by the frontend helper): frontend_server(backend_url, port=None)
+# Frontend: the production standalone build
 # ---------------------------------------------------------------------------------------------
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 

@@ -3,18 +3,11 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 
 from chart_support import REPO_ROOT
 
 BACKEND_CONFIG = REPO_ROOT / "backend" / "app" / "core" / "config.py"
 FRONTEND_SRC = REPO_ROOT / "frontend" / "src"
-
-# contracts.md lists, used only when the source is not there yet (a warning says so).
-CONTRACT_BACKEND_ENV = {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DATABASE_URL", "JWT_SECRET",
-                        "JWT_EXPIRES_MINUTES", "APP_ENV", "LOG_LEVEL", "CORS_ORIGINS", "OPENAI_API_KEY",
-                        "OPENAI_BASE_URL", "OPENAI_MODEL"}
-CONTRACT_FRONTEND_ENV = {"BACKEND_URL", "CHATKIT_DOMAIN_KEY"}
 
 # Read by the backend but deliberately not set by the chart: DATABASE_URL overrides the DB_* parts
 # (tests, external databases); in the cluster the DB_* parts are the single source.
@@ -29,9 +22,6 @@ _ENV_ACCESS = re.compile(r"""\benv\??\.([A-Z][A-Z0-9_]*)\b|\benv\[\s*["']([A-Z][
 
 def backend_env_names() -> set[str]:
     """Field names of app.core.config.Settings, upper-cased (pydantic-settings, case-insensitive)."""
-    if not BACKEND_CONFIG.exists():
-        warnings.warn(f"{BACKEND_CONFIG} missing: using the contracts.md list of backend variables")
-        return set(CONTRACT_BACKEND_ENV)
     tree = ast.parse(BACKEND_CONFIG.read_text())
     settings = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == "Settings")
     prefix = ""
@@ -50,13 +40,11 @@ def backend_env_names() -> set[str]:
 def frontend_env_names() -> set[str]:
     """Variables frontend/src reads (`process.env.X`, `env.X`, `env["X"]`), minus tests and framework ones."""
     files = [p for p in FRONTEND_SRC.rglob("*") if p.suffix in {".ts", ".tsx", ".js", ".mjs"}
-             and not re.search(r"\.(test|spec)\.", p.name) and "__tests__" not in p.parts] if FRONTEND_SRC.exists() else []
+             and not re.search(r"\.(test|spec)\.", p.name) and "__tests__" not in p.parts]
     found: set[str] = set()
     for path in files:
         for match in _ENV_ACCESS.finditer(path.read_text(errors="replace")):
             found.add(match.group(1) or match.group(2))
     found -= FRONTEND_FRAMEWORK_ENV
-    if not found:
-        warnings.warn(f"no env reads found under {FRONTEND_SRC}: using the contracts.md list of frontend variables")
-        found = set(CONTRACT_FRONTEND_ENV)
+    assert found, f"no environment reads found under {FRONTEND_SRC}: the scan pattern no longer matches the source"
     return found | FRONTEND_READ_BY_NEXT_SERVER
