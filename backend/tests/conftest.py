@@ -32,6 +32,7 @@ from sqlalchemy import text
 
 import harness
 import testdb
+from fake_openai import FakeOpenAI
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -184,3 +185,18 @@ def backend_server(database_url: str) -> Callable[..., AbstractContextManager[st
         return harness.backend_server(database_url, port=port, env=env)
 
     return _backend_server
+
+
+@pytest.fixture
+def fake_model(app):
+    """Point the running app at a fresh fake model server (restores offline settings afterwards)."""
+    fake = FakeOpenAI().start()
+    original = app.state.settings
+    app.state.settings = original.model_copy(
+        update={"openai_api_key": fake.api_key, "openai_base_url": fake.base_url, "openai_model": "fake-model"}
+    )
+    try:
+        yield fake
+    finally:
+        app.state.settings = original
+        fake.stop()

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.models import Task
 from app.services.assistant.offline import Command, parse
+from assistant_helpers import post_chat
 
 
 @pytest.mark.parametrize(
@@ -34,14 +35,6 @@ def test_parse_unknown_input(message: str) -> None:
     assert parse(message) is None
 
 
-async def _chat(client, user, message: str, conversation_id: int | None = None) -> dict:
-    body: dict = {"message": message}
-    if conversation_id is not None:
-        body["conversation_id"] = conversation_id
-    response = await client.post("/api/chat", json=body, headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
 
 async def _titles(db_session, user_id: int) -> dict[str, bool]:
     db_session.expire_all()
@@ -50,7 +43,7 @@ async def _titles(db_session, user_id: int) -> dict[str, bool]:
 
 
 async def test_add_phrasing_creates_task_and_says_offline(client, user, db_session) -> None:
-    body = await _chat(client, user, "add buy milk")
+    body = await post_chat(client, user, "add buy milk")
     assert "offline mode" in body["reply"].lower()
     assert 'Added task #' in body["reply"] and "buy milk" in body["reply"]
     assert body["actions"][0]["tool"] == "add_task"
@@ -59,61 +52,61 @@ async def test_add_phrasing_creates_task_and_says_offline(client, user, db_sessi
 
 
 async def test_list_open_tasks_phrasing(client, user) -> None:
-    await _chat(client, user, "add buy milk")
-    await _chat(client, user, "add pay rent")
-    await _chat(client, user, "complete pay rent")
-    body = await _chat(client, user, "list my open tasks")
+    await post_chat(client, user, "add buy milk")
+    await post_chat(client, user, "add pay rent")
+    await post_chat(client, user, "complete pay rent")
+    body = await post_chat(client, user, "list my open tasks")
     assert "buy milk" in body["reply"]
     assert "pay rent" not in body["reply"]
     assert [t["title"] for t in body["actions"][0]["result"]["tasks"]] == ["buy milk"]
 
 
 async def test_complete_by_title_phrasing(client, user, db_session) -> None:
-    await _chat(client, user, "add buy milk")
-    body = await _chat(client, user, "complete buy milk")
+    await post_chat(client, user, "add buy milk")
+    body = await post_chat(client, user, "complete buy milk")
     assert "Completed task" in body["reply"]
     assert await _titles(db_session, user.id) == {"buy milk": True}
 
 
 async def test_complete_by_id_phrasing(client, user, db_session) -> None:
-    await _chat(client, user, "add first")
-    await _chat(client, user, "add second")
-    await _chat(client, user, "add third")
+    await post_chat(client, user, "add first")
+    await post_chat(client, user, "add second")
+    await post_chat(client, user, "add third")
     third = (await client.get("/api/tasks", headers=user.headers)).json()[0]
     assert third["title"] == "third"
-    body = await _chat(client, user, f"complete {third['id']}")
+    body = await post_chat(client, user, f"complete {third['id']}")
     assert f"#{third['id']}" in body["reply"]
     assert await _titles(db_session, user.id) == {"first": False, "second": False, "third": True}
 
 
 async def test_rename_phrasing(client, user, db_session) -> None:
-    await _chat(client, user, "add one")
-    await _chat(client, user, "add two")
+    await post_chat(client, user, "add one")
+    await post_chat(client, user, "add two")
     second_id = (await client.get("/api/tasks", headers=user.headers)).json()[0]["id"]
-    body = await _chat(client, user, f"rename {second_id} to call mum")
+    body = await post_chat(client, user, f"rename {second_id} to call mum")
     assert "call mum" in body["reply"]
     assert await _titles(db_session, user.id) == {"one": False, "call mum": False}
 
 
 async def test_delete_phrasing(client, user, db_session) -> None:
-    await _chat(client, user, "add buy milk")
-    await _chat(client, user, "add walk the dog")
-    body = await _chat(client, user, "delete the milk task")
+    await post_chat(client, user, "add buy milk")
+    await post_chat(client, user, "add walk the dog")
+    body = await post_chat(client, user, "delete the milk task")
     assert "Deleted task" in body["reply"] and "buy milk" in body["reply"]
     assert await _titles(db_session, user.id) == {"walk the dog": False}
 
 
 async def test_ambiguous_title_asks_for_an_id(client, user, db_session) -> None:
-    await _chat(client, user, "add buy milk")
-    await _chat(client, user, "add buy milk powder")
-    await _chat(client, user, "add milk the cow")
-    body = await _chat(client, user, "delete the milk task")
+    await post_chat(client, user, "add buy milk")
+    await post_chat(client, user, "add buy milk powder")
+    await post_chat(client, user, "add milk the cow")
+    body = await post_chat(client, user, "delete the milk task")
     assert "Several tasks match" in body["reply"]
     assert len(await _titles(db_session, user.id)) == 3
 
 
 async def test_unknown_input_gets_help(client, user) -> None:
-    body = await _chat(client, user, "what's the weather like?")
+    body = await post_chat(client, user, "what's the weather like?")
     assert "offline mode" in body["reply"].lower()
     for example in ("add buy milk", "list my open tasks", "complete 3", "rename 2 to call mum", "delete the milk task"):
         assert example in body["reply"]
@@ -136,15 +129,15 @@ async def test_offline_cannot_touch_other_users_task(client, create_user, db_ses
     bob_task = (await client.post("/api/tasks", json={"title": "bob milk"}, headers=bob.headers)).json()
     for message in (f"delete {bob_task['id']}", f"complete {bob_task['id']}", f"rename {bob_task['id']} to hacked",
                     "delete the milk task"):
-        body = await _chat(client, alice, message)
+        body = await post_chat(client, alice, message)
         assert body["actions"][0]["result"]["ok"] is False, message
     assert await _titles(db_session, bob.id) == {"bob milk": False}
 
 
 async def test_conversation_and_messages_are_per_user(client, create_user) -> None:
     alice, bob = await create_user(), await create_user()
-    first = await _chat(client, alice, "add buy milk")
-    second = await _chat(client, alice, "list my tasks", first["conversation_id"])
+    first = await post_chat(client, alice, "add buy milk")
+    second = await post_chat(client, alice, "list my tasks", first["conversation_id"])
     assert second["conversation_id"] == first["conversation_id"]
 
     listed = (await client.get("/api/conversations", headers=alice.headers)).json()

@@ -1,14 +1,11 @@
 """Stateless replicas: turn 1 on one backend process, turn 2 on another (same database) sees turn 1."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make fake_openai.py importable
-from fake_openai import FakeOpenAI, text  # noqa: E402
+from fake_openai import FakeOpenAI, text
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ wire format is what we check."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import httpx
-import pytest
 from chatkit.types import (
     AssistantMessageItem,
     InferenceOptions,
@@ -40,26 +37,11 @@ from sqlalchemy import select
 
 from app.models import Task
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make fake_openai.py importable
-from fake_openai import FakeOpenAI, text, tool_call  # noqa: E402
+from fake_openai import text, tool_call
 
 EVENTS = TypeAdapter(ThreadStreamEvent)
 THREAD_PAGE = TypeAdapter(Page[Thread])
 ITEM_PAGE = TypeAdapter(Page[ThreadItem])
-
-
-@pytest.fixture
-def fake_model(app):
-    fake = FakeOpenAI().start()
-    original = app.state.settings
-    app.state.settings = original.model_copy(
-        update={"openai_api_key": fake.api_key, "openai_base_url": fake.base_url, "openai_model": "fake-model"}
-    )
-    try:
-        yield fake
-    finally:
-        app.state.settings = original
-        fake.stop()
 
 
 def _input(message: str) -> UserMessageInput:
