@@ -47,14 +47,7 @@ step "Checking prerequisites"
 check_tools docker minikube kubectl
 note_current_context
 
-step "Starting minikube"
-start_or_reuse_minikube
-
-step "Enabling the ingress addon"
-enable_ingress
-
-step "Creating namespace '$TASKPILOT_NAMESPACE'"
-ensure_namespace
+prepare_cluster
 
 printf '\n%s\n' "${C_GREEN}Cluster ready${C_RESET} in $(elapsed): context '$KUBE_CONTEXT', namespace '$TASKPILOT_NAMESPACE'."
 echo "Next: ./setup.sh (Tilt) or ./setup.sh --no-tilt (plain helm install)."

@@ -133,14 +133,7 @@ step "Checking prerequisites"
 if ((USE_TILT)); then check_tools docker minikube kubectl helm python3 tilt; else check_tools docker minikube kubectl helm python3; fi
 note_current_context
 
-step "Starting minikube"
-start_or_reuse_minikube
-
-step "Enabling the ingress addon"
-enable_ingress
-
-step "Creating namespace '$TASKPILOT_NAMESPACE'"
-ensure_namespace
+prepare_cluster
 
 step "Installing the Python helpers into ${VENV_DIR#"$TASKPILOT_ROOT"/}"
 install_python_helpers

@@ -45,3 +45,15 @@ ensure_namespace() {
     kc create namespace "$TASKPILOT_NAMESPACE"
   fi
 }
+
+# The cluster part shared by setup.sh and setup-minikube.sh (one numbered step each).
+prepare_cluster() {
+  step "Starting minikube"
+  start_or_reuse_minikube
+
+  step "Enabling the ingress addon"
+  enable_ingress
+
+  step "Creating namespace '$TASKPILOT_NAMESPACE'"
+  ensure_namespace
+}
