@@ -35,9 +35,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(dispose_engine)
         _start_draining_on_sigterm(app)
-        # Others add their startup/shutdown here, one line each:
-        await stack.enter_async_context(task_event_bus(app))  # realtime: LISTEN/NOTIFY -> SSE
-        await stack.enter_async_context(app.state.mcp_lifespan())  # assistant: MCP session manager
+        await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
+        await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
         gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
         logger.info("startup complete")
         yield
@@ -134,6 +133,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(api_router)
-    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app()  # assistant: MCP tools at /mcp (bearer auth)
+    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app()  # MCP tools at /mcp (bearer auth)
     app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
     return app

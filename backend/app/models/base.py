@@ -1,4 +1,4 @@
-"""Declarative base shared by every model (backend-core and assistant)."""
+"""Declarative base shared by every model."""
 from __future__ import annotations
 
 from datetime import UTC, datetime

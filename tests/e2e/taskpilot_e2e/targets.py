@@ -12,19 +12,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FRONTEND_SERVER = REPO_ROOT / "frontend" / ".next" / "standalone" / "server.js"
 
 
 @dataclass
@@ -66,40 +61,6 @@ def targets_from_env(env: dict[str, str]) -> Targets | None:
     return Targets("forwarded", ["http://localhost:8000"], "http://localhost:3000", "", ingress)
 
 
-def _wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-@contextlib.contextmanager
-def _frontend(backend_url: str) -> Iterator[str]:
-    """harness.frontend_server when the frontend helper provides it, else the same thing inline."""
-    import harness
-
-    if hasattr(harness, "frontend_server"):
-        with harness.frontend_server(backend_url) as url:
-            yield url
-        return
-    port = harness.free_port()
-    env = {**os.environ, "PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url}
-    process = subprocess.Popen(["node", str(FRONTEND_SERVER)], cwd=FRONTEND_SERVER.parent, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_http(url + "/", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 @contextlib.contextmanager
 def local_stack() -> Iterator[Targets]:
     """Two backend processes on one fresh database plus the built frontend, all on 127.0.0.1."""
@@ -115,8 +76,8 @@ def local_stack() -> Iterator[Targets]:
         harness.migrate(database_url)
         backends = [stack.enter_context(harness.backend_server(database_url)) for _ in range(2)]
         frontend, missing = None, ""
-        if FRONTEND_SERVER.exists():
-            frontend = stack.enter_context(_frontend(backends[0]))
+        if harness.STANDALONE_SERVER.exists():
+            frontend = stack.enter_context(harness.frontend_server(backends[0]))
         else:
-            missing = f"frontend not built ({FRONTEND_SERVER.relative_to(REPO_ROOT)} missing): run `npm run build` in frontend/"
+            missing = f"frontend not built ({harness.STANDALONE_SERVER.relative_to(REPO_ROOT)} missing): run `npm run build` in frontend/"
         yield Targets("local", backends, frontend, missing)
