@@ -199,3 +199,26 @@ async def test_lifespan_hook_listens_and_closes_streams_when_draining(database_u
         assert await next_event(late, 1) is None
     assert event_bus.closed and not event_bus.listening
 
+
+
+async def test_stop_ends_a_listener_that_swallowed_a_cancellation():
+    """Python 3.11's wait_for can eat a cancellation; shutdown must still end the listener, not hang."""
+    bus = TaskEventBus("postgresql://127.0.0.1:1/unused")
+    cancellations = 0
+
+    async def stubborn_listener() -> None:
+        nonlocal cancellations
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancellations += 1
+                if cancellations == 1:
+                    continue  # swallowed, as the buggy wait_for does
+                raise
+
+    bus._listener = asyncio.create_task(stubborn_listener())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(bus.stop(), timeout=5)
+    assert cancellations == 2
+    assert bus.closed and bus._listener is None

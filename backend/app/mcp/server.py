@@ -10,6 +10,7 @@ rebinding page cannot use a victim's session.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from app.services.assistant import tools
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
 
 MCP_PATH = "/mcp"
+MCP_SHUTDOWN_SECONDS = 5.0
+logger = logging.getLogger("taskpilot.mcp")
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -132,6 +135,12 @@ def build_mcp_app() -> tuple[BearerAuthGate, Any]:
             yield
         finally:
             stop.set()
-            await runner
+            # Shutdown must never hang on the SDK: give it a few seconds, then cancel and move on.
+            done, _ = await asyncio.wait({runner}, timeout=MCP_SHUTDOWN_SECONDS)
+            if not done:
+                runner.cancel()
+                done, _ = await asyncio.wait({runner}, timeout=1.0)
+                logger.warning("MCP session manager did not stop within %ss (%s)", MCP_SHUTDOWN_SECONDS,
+                               "cancelled" if done else "abandoned")
 
     return BearerAuthGate(manager), lifespan

@@ -51,6 +51,7 @@ BACKOFF_MAX_SECONDS = 5.0
 HEALTHCHECK_SECONDS = 15.0  # an idle listener pings the database this often to notice a dead link
 HEALTHCHECK_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5
+STOP_ATTEMPTS = 10  # cancellations (0.5 s apart) before shutdown gives up on the listener task
 APPLICATION_NAME_PREFIX = "taskpilot-events-"
 DRAIN_POLL_SECONDS = 0.2
 
@@ -226,7 +227,7 @@ class TaskEventBus:
 
     async def _listen_forever(self) -> None:
         delay = BACKOFF_MIN_SECONDS
-        while True:
+        while not self._closed:
             try:
                 await self._listen_once()
             except (psycopg.Error, OSError, TimeoutError, asyncio.TimeoutError) as error:
@@ -264,7 +265,7 @@ class TaskEventBus:
             # (Also sent on the first connect: streams opened before it may have missed events.)
             self.broadcast_resync("listener_connected" if self.connects == 1 else "listener_reconnected")
             logger.info("event listener connected (backend pid %s)", self.listener_pid)
-            while True:
+            while not self._closed:
                 async for notify in connection.notifies(timeout=HEALTHCHECK_SECONDS):
                     self.dispatch_payload(notify.payload)
                 await asyncio.wait_for(connection.execute("SELECT 1"), HEALTHCHECK_TIMEOUT_SECONDS)
@@ -281,11 +282,17 @@ class TaskEventBus:
         """Stop listening and end every open stream."""
         self._closed = True
         self.close_streams()
-        if self._listener is not None:
-            self._listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # Python 3.11's wait_for can swallow a cancellation that lands as its inner call completes:
+            # cancel again until the task really ends, and never let shutdown hang on it.
+            for _ in range(STOP_ATTEMPTS):
+                listener.cancel()
+                done, _ = await asyncio.wait({listener}, timeout=0.5)
+                if done:
+                    break
+            else:
+                logger.warning("event listener did not stop after %d cancellations; abandoning it", STOP_ATTEMPTS)
         self._listening.clear()
         self.listener_pid = None
 
