@@ -123,7 +123,8 @@ async def running_lifespan(application: object) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        await task
+        # The app's own shutdown is bounded; if it ever is not, fail loudly instead of hanging the run.
+        await asyncio.wait_for(task, timeout=60)
 
 
 @pytest_asyncio.fixture(autouse=True)
