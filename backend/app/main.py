@@ -14,17 +14,21 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from psycopg import OperationalError as DriverOperationalError
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.api import health
 from app.api.router import api_router
-from app.core.config import Settings, get_settings
-from app.core.db import dispose_engine
+from app.core.config import Settings
+from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
+from app.core.security import AccessTokens
 from app.mcp.server import MCP_PATH, build_mcp_app
 from app.services.events import task_event_bus
+from app.services.sessions import Authenticator, TokenVersions
 from app.services.tasks import InvalidTaskData
 
 logger = logging.getLogger("taskpilot.app")
@@ -33,7 +37,8 @@ logger = logging.getLogger("taskpilot.app")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(dispose_engine)
+        await app.state.db.open()
+        stack.push_async_callback(app.state.db.close)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
         await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
@@ -94,6 +99,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(DriverOperationalError)
+    @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
         return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
@@ -105,9 +112,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
+def _install_services(app: FastAPI, settings: Settings) -> None:
+    """Everything built from settings lives on app.state (no module globals to reset between apps)."""
+    app.state.db = Database(settings)
+
+    def listener_connected() -> bool:  # the bus starts with the lifespan, after this
+        bus = getattr(app.state, "task_event_bus", None)
+        return bus is not None and bus.listening
+
+    app.state.token_versions = TokenVersions(app.state.db.pool, listening=listener_connected)
+    app.state.tokens = AccessTokens(settings)
+    app.state.authenticator = Authenticator(app.state.tokens, app.state.token_versions)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises ConfigError when the configuration must not run (see main.py)."""
-    settings = settings or get_settings()
+    settings = settings or Settings()
     settings.validate_for_startup()
     configure_logging(settings.log_level)
 
@@ -119,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
+    _install_services(app, settings)
 
     if settings.cors_origin_list:
         app.add_middleware(
@@ -133,6 +154,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(api_router)
-    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app()  # MCP tools at /mcp (bearer auth)
+    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app(app.state)  # MCP tools at /mcp (bearer auth)
     app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
     return app

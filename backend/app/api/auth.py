@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from app.api.deps import SESSION_COOKIE, CurrentUser, ReadSessionDep, SessionDep, unauthorized
-from app.core.config import get_settings
-from app.core.security import create_access_token
+from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
 from app.schemas.common import ERROR_RESPONSES, ErrorResponse
 from app.services import auth as auth_service
@@ -18,12 +16,12 @@ def _came_over_https(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded_proto == "https"
 
 
-def _issue_session(request: Request, response: Response, user_id: int) -> str:
-    token = create_access_token(user_id)
+def _issue_session(request: Request, response: Response, user_id: int, token_version: int) -> str:
+    token = request.app.state.tokens.issue(user_id, token_version)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=get_settings().jwt_expires_minutes * 60,
+        max_age=request.app.state.settings.jwt_expires_minutes * 60,
         path="/",
         httponly=True,
         samesite="lax",
@@ -43,7 +41,7 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
         user = await auth_service.signup(session, email=body.email, password=body.password, name=body.name)
     except auth_service.EmailAlreadyRegistered:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
-    token = _issue_session(request, response, user.id)
+    token = _issue_session(request, response, user.id, user.token_version)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -52,7 +50,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     user = await auth_service.authenticate(session, email=body.email, password=body.password)
     if user is None:
         raise unauthorized(INVALID_CREDENTIALS)
-    token = _issue_session(request, response, user.id)
+    token = _issue_session(request, response, user.id, user.token_version)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -65,6 +63,9 @@ async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response) -> None:
-    """Clears the session cookie (tokens are stateless; a bearer client just forgets its token)."""
+async def logout(request: Request, response: Response, current: OptionalUser) -> None:
+    """Ends every session of the caller (all tokens issued so far, open event streams included) and
+    clears the cookie. Without a valid token there is nothing to revoke: the cookie is cleared anyway."""
+    if current is not None:
+        await request.app.state.token_versions.revoke(current.id)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_came_over_https(request))

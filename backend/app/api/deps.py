@@ -9,7 +9,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import get_read_session, get_session
-from app.core.security import InvalidToken, user_from_token
+from app.core.security import InvalidToken
 
 SESSION_COOKIE = "taskpilot_session"
 NOT_AUTHENTICATED = "Not authenticated"
@@ -20,19 +20,11 @@ ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]  # read-only
 
 @dataclass(frozen=True, slots=True)
 class AuthenticatedUser:
-    """Who is calling, taken from the JWT alone (no database round trip on the hot path)."""
+    """Who is calling: a verified, unexpired, unrevoked token (services/sessions.py)."""
 
     id: int
-
-
-def token_from_request(request: Request) -> str | None:
-    """Bearer header first, then the session cookie (browsers, EventSource)."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    token_version: int
+    expires_at: float  # POSIX seconds; open streams end then
 
 
 def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
@@ -45,6 +37,7 @@ _cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description
 
 
 async def get_current_user(  # async on purpose: a sync dependency would run in the threadpool
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
     cookie: Annotated[str | None, Depends(_cookie_scheme)],
 ) -> AuthenticatedUser:
@@ -52,20 +45,33 @@ async def get_current_user(  # async on purpose: a sync dependency would run in 
     if not token:
         raise unauthorized()
     try:
-        return AuthenticatedUser(id=user_from_token(token))
+        claims = await request.app.state.authenticator.authenticate(token)
     except InvalidToken:
         raise unauthorized("Invalid or expired token") from None
+    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
+
+
+async def get_optional_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+    cookie: Annotated[str | None, Depends(_cookie_scheme)],
+) -> AuthenticatedUser | None:
+    """The caller when the request carries a valid session, else None (for routes open to both)."""
+    try:
+        return await get_current_user(request, bearer, cookie)
+    except HTTPException:
+        return None
 
 
 CurrentUser = Annotated[AuthenticatedUser, Depends(get_current_user)]
+OptionalUser = Annotated[AuthenticatedUser | None, Depends(get_optional_user)]
 
 __all__ = [
     "SESSION_COOKIE",
     "AuthenticatedUser",
     "CurrentUser",
+    "OptionalUser",
     "ReadSessionDep",
     "SessionDep",
     "get_current_user",
-    "token_from_request",
-    "user_from_token",
 ]

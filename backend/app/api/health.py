@@ -4,7 +4,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.core.db import database_is_reachable
 
 router = APIRouter(tags=["health"])
 
@@ -22,6 +21,6 @@ async def health() -> dict[str, str]:
 async def ready(request: Request) -> JSONResponse:
     if getattr(request.app.state, "draining", False):
         return JSONResponse({"status": "draining"}, status_code=503)
-    if not await database_is_reachable():
+    if not await request.app.state.db.is_reachable():
         return JSONResponse({"status": "unavailable", "detail": "Database unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})

@@ -1,89 +1,107 @@
-"""One async engine per process; sessions for requests (get_session) and other code (session_scope)."""
+"""The process's database access, built from Settings by the app and kept on `app.state.db`.
+
+Two pools share the per-replica connection budget (Settings.db_pool_size + db_session_pool_size):
+  - `pool`: plain psycopg connections for the task service's hot paths (REST task routes, token
+    checks). No ORM session, no greenlet bridge: the request is one pool checkout and one prepared
+    statement (see docs/backend.md for the profile that motivated it).
+  - `engine`: SQLAlchemy sessions for everything else (accounts, the assistant, MCP tools), which
+    calls the same task service through the session's own connection.
+"""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import Request
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from app.core.config import get_settings
+from app.core.config import Settings
 
-_engine: AsyncEngine | None = None
-_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-
-# A fixed pool (no overflow): overflow connections are closed on return and reopened under load, and
-# connecting costs far more than a query. 20 per replica keeps 2-3 replicas below PostgreSQL's 100.
-POOL_SIZE = 20
-POOL_MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def get_engine() -> AsyncEngine:
-    global _engine, _sessionmaker, _read_sessionmaker
-    if _engine is None:
-        _engine = create_async_engine(
-            get_settings().sqlalchemy_url,
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_MAX_OVERFLOW,
+def libpq_url(sqlalchemy_url: str) -> str:
+    """psycopg/libpq form of the app's SQLAlchemy URL."""
+    prefix = "postgresql+psycopg://"
+    return "postgresql://" + sqlalchemy_url[len(prefix):] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.dsn = libpq_url(settings.sqlalchemy_url)
+        # Fixed sizes (no overflow): connecting costs far more than a query, and a pool that grows
+        # under load would push several replicas past PostgreSQL's max_connections.
+        self.engine = create_async_engine(
+            settings.sqlalchemy_url,
+            pool_size=settings.db_session_pool_size,
+            max_overflow=0,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            # No pre-ping (it costs round trips on every checkout): a connection broken by a database
-            # restart fails one request with 503 and SQLAlchemy then discards the stale pool.
+            # No pre-ping (a round trip per checkout): a connection broken by a database restart fails
+            # one request with 503 and SQLAlchemy then discards the stale pool.
             pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
-        _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool, autocommit: a read is one round trip (no BEGIN/ROLLBACK around it).
-        _read_sessionmaker = async_sessionmaker(
-            _engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
-    return _engine
+        self.pool = AsyncConnectionPool(
+            self.dsn,
+            min_size=settings.db_pool_size,
+            max_size=settings.db_pool_size,
+            timeout=POOL_TIMEOUT_SECONDS,
+            max_lifetime=1800,
+            # Autocommit: a read is one round trip; writes open `connection.transaction()` themselves.
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+            open=False,
+        )
+
+    async def open(self) -> None:
+        # wait=False: a database that is down must not block startup (readiness reports it).
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def is_reachable(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
 
 
-def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
-    get_engine()
-    assert _sessionmaker is not None
-    return _sessionmaker
+def database(request: Request) -> Database:
+    return request.app.state.db
 
 
-async def dispose_engine() -> None:
-    """Close pooled connections; the next get_engine() builds a fresh engine from current settings."""
-    global _engine, _sessionmaker, _read_sessionmaker
-    if _engine is not None:
-        await _engine.dispose()
-    _engine = None
-    _sessionmaker = None
-    _read_sessionmaker = None
-
-
-async def get_session() -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, closed (and rolled back if uncommitted) afterwards."""
-    async with get_sessionmaker()() as session:
+    async with request.app.state.db.sessionmaker() as session:
         yield session
 
 
-async def get_read_session() -> AsyncIterator[AsyncSession]:
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency for read-only requests: autocommit, so no transaction round trips. Never write with it."""
-    get_engine()
-    assert _read_sessionmaker is not None
-    async with _read_sessionmaker() as session:
+    async with request.app.state.db.read_sessionmaker() as session:
         yield session
 
 
-@asynccontextmanager
-async def session_scope() -> AsyncIterator[AsyncSession]:
-    """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
-    async with get_sessionmaker()() as session:
-        yield session
-
-
-async def database_is_reachable() -> bool:
-    try:
-        async with get_engine().connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
-        return False
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """FastAPI dependency: a pooled autocommit psycopg connection for the task service."""
+    async with request.app.state.db.pool.connection() as connection:
+        yield connection
