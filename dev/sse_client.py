@@ -2,7 +2,7 @@
 
 Records every event and keep-alive comment with its arrival time (time.perf_counter) so
 callers can assert on order and measure latency. Not a general-purpose EventSource: it
-does not reconnect (tests reconnect explicitly, with Last-Event-ID when they want it).
+does not reconnect (tests reconnect explicitly).
 """
 from __future__ import annotations
 

@@ -64,12 +64,20 @@ BARE_APP = textwrap.dedent(
         return {"status": "ok"}
     """
 )
-# Our app with the token-version lookup replaced by "always current": what revocation costs.
+# Our app with the token-version lookup replaced by "always current" (the bench users never log
+# out, so their tokens carry version 0): the difference to list_tasks is what revocation costs.
 UNREVOCABLE_APP = textwrap.dedent(
     """
     from app.main import create_app
 
+
+    class AlwaysCurrent:
+        async def current(self, user_id: int) -> int:
+            return 0
+
+
     app = create_app()
+    app.state.authenticator.versions = AlwaysCurrent()
     """
 )
 

@@ -139,7 +139,7 @@ checksum/secret: {{ dict "secrets" .ctx.Values.secrets "existingSecret" .ctx.Val
 {{- end }}
 
 {{- define "taskpilot-ai.backendConfigKeys" -}}
-{{- list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" | toJson }}
+{{- list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" "DB_POOL_SIZE" "DB_SESSION_POOL_SIZE" "SSE_MAX_STREAMS_PER_USER" "SSE_MAX_STREAMS_PER_POD" | toJson }}
 {{- end }}
 
 {{/* Scheduling knobs; call with (dict "ctx" $ "component" "backend" "values" .Values.backend). */}}
