@@ -26,7 +26,7 @@ from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
 from app.core.security import AccessTokens
-from app.mcp.server import MCP_PATH, build_mcp_app
+from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
 from app.services.sessions import Authenticator, TokenVersions
 from app.services.tasks import InvalidTaskData
@@ -41,7 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(app.state.db.close)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
-        await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
+        stack.push_async_callback(app.state.mcp_app.aclose)  # the MCP session manager, if a request started it
         gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
         logger.info("startup complete")
         yield
@@ -154,6 +154,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(api_router)
-    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app(app.state)  # MCP tools at /mcp (bearer auth)
+    app.state.mcp_app = LazyMCPApp(app.state)  # MCP tools at /mcp (bearer auth), imported on first use
     app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
     return app

@@ -12,8 +12,11 @@ and ours:
   create_task  POST /api/tasks                     ratio = req/s / raw_create's
   list_tasks_unrevocable  GET /api/tasks with the per-request token-version check switched off
                (a dependency override in a bench-only launcher): the price of revocation
-Each round runs every scenario once; rounds repeat (--repeats, default 3) and the report gives the
-median ratio, with the load average before and after each round: these machines are shared.
+A round measures every scenario for --seconds in short alternating slices (--slice, the order rotating),
+so load from other work on a shared machine falls on all scenarios alike; rounds repeat (--repeats,
+default 3) and the report gives the median, with the load average before and after each round.
+--profile DIR samples the servers with py-spy in a separate, unmeasured pass (ours and the raw twin, list
+and create) and writes collapsed stacks plus a summary per scenario.
 Targets: list >= 0.85 of raw_list and p95 <= 1.2x raw_list's; create >= 0.85 of raw_create;
 revocation check costs <= 5 % of list throughput.
 
@@ -51,7 +54,8 @@ TARGET_RATIO = 0.85
 TARGET_P95_FACTOR = 1.2
 TARGET_REVOCATION_COST = 0.05
 POOL_SIZE = 20  # the backend's default DB_POOL_SIZE; the raw twin gets the same
-UVICORN_FLAGS = ["--no-access-log", "--timeout-graceful-shutdown", "5"]
+# Keep-alive 60 s (uvicorn's default is 5): each scenario's connections idle while the others take their slice.
+UVICORN_FLAGS = ["--no-access-log", "--timeout-keep-alive", "60", "--timeout-graceful-shutdown", "5"]
 BARE_APP = textwrap.dedent(
     """
     from fastapi import FastAPI
@@ -119,47 +123,65 @@ def build_request(method: str, path: str, headers: dict[str, str], body: bytes =
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def run_load(port: int, raw_request: bytes, expected_status: int, concurrency: int, seconds: float,
-                   warmup_seconds: float) -> dict:
-    connections = [await Connection.open(port) for _ in range(concurrency)]
-    latencies: list[float] = []
-    unexpected: dict[int, int] = {}
-    measuring = False
-    stop_at = 0.0
+class Target:
+    """One scenario: a server, the request to repeat, the status it must answer, and what was measured."""
 
-    async def client(connection: Connection) -> None:
-        while True:
-            started = time.perf_counter()
-            if started >= stop_at:
-                return
-            status = await connection.request(raw_request)
-            if measuring:
-                latencies.append(time.perf_counter() - started)
-                if status != expected_status:
-                    unexpected[status] = unexpected.get(status, 0) + 1
+    def __init__(self, port: int, raw_request: bytes, expected_status: int) -> None:
+        self.port, self.raw_request, self.expected_status = port, raw_request, expected_status
+        self.connections: list[Connection] = []
+        self.latencies: list[float] = []
+        self.unexpected: dict[int, int] = {}
+        self.elapsed = 0.0
 
-    stop_at = time.perf_counter() + warmup_seconds
-    await asyncio.gather(*(client(c) for c in connections))
-    measuring = True
-    began = time.perf_counter()
-    stop_at = began + seconds
-    await asyncio.gather(*(client(c) for c in connections))
-    elapsed = time.perf_counter() - began
-    for connection in connections:
-        connection.close()
+    async def run(self, seconds: float, *, measure: bool) -> None:
+        """Every connection sends requests back to back until `seconds` have passed."""
+        stop_at = time.perf_counter() + seconds
 
-    latencies.sort()
-    quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "req_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(quantiles[49] * 1000, 2),
-        "p95_ms": round(quantiles[94] * 1000, 2),
-        "p99_ms": round(quantiles[98] * 1000, 2),
-        "max_ms": round(latencies[-1] * 1000, 2),
-        "unexpected_statuses": unexpected,
-    }
+        async def client(connection: Connection) -> None:
+            while (started := time.perf_counter()) < stop_at:
+                status = await connection.request(self.raw_request)
+                if measure:
+                    self.latencies.append(time.perf_counter() - started)
+                    if status != self.expected_status:
+                        self.unexpected[status] = self.unexpected.get(status, 0) + 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in self.connections))
+        if measure:
+            self.elapsed += time.perf_counter() - began
+
+    def summary(self) -> dict:
+        latencies = sorted(self.latencies)
+        quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
+        return {
+            "requests": len(latencies),
+            "seconds": round(self.elapsed, 3),
+            "req_per_s": round(len(latencies) / self.elapsed, 1),
+            "p50_ms": round(quantiles[49] * 1000, 2),
+            "p95_ms": round(quantiles[94] * 1000, 2),
+            "p99_ms": round(quantiles[98] * 1000, 2),
+            "max_ms": round(latencies[-1] * 1000, 2),
+            "unexpected_statuses": self.unexpected,
+        }
+
+
+async def run_round(targets: dict[str, Target], concurrency: int, seconds: float, warmup_seconds: float,
+                    slice_seconds: float) -> dict[str, dict]:
+    """Measure every target for `seconds` in total, in short alternating slices (the order rotates each
+    slice), so that load from other work on a shared machine falls on all of them alike."""
+    for target in targets.values():
+        target.connections = [await Connection.open(target.port) for _ in range(concurrency)]
+        target.latencies, target.unexpected, target.elapsed = [], {}, 0.0
+        await target.run(warmup_seconds, measure=False)
+    order = list(targets.values())
+    for number in range(max(1, round(seconds / slice_seconds))):
+        shift = number % len(order)
+        for target in order[shift:] + order[:shift]:
+            await target.run(slice_seconds, measure=True)
+    for target in targets.values():
+        for connection in target.connections:
+            connection.close()
+    return {name: target.summary() for name, target in targets.items()}
 
 
 # ---------------------------------------------------------------- servers
@@ -247,14 +269,15 @@ def _median_scenario(runs: list[dict]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="TaskPilot API benchmark")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds per scenario")
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per scenario and round")
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds of one alternating slice")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per scenario and round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of every scenario; the report is the median")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
     parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="also sample our server with py-spy during round 1's list/create and write "
-                             "collapsed stacks + a top-frames summary to DIR")
+                        help="first sample list/create (ours and raw) with py-spy in an unmeasured pass; "
+                             "collapsed stacks + summaries go to DIR")
     args = parser.parse_args()
 
     try:
@@ -263,9 +286,6 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
-
-    def load(port: int, raw: bytes, status: int) -> dict:
-        return asyncio.run(run_load(port, raw, status, args.concurrency, args.seconds, args.warmup))
 
     rounds: list[dict] = []
     workdir = Path(tempfile.mkdtemp(prefix="taskpilot-api-bench-"))
@@ -304,15 +324,19 @@ def main() -> int:
                     "raw_create": (raw_port, build_request("POST", "/raw/tasks", write_auth, body), 201),
                     "create_task": (ours_port, build_request("POST", "/api/tasks", write_auth, body), 201),
                 }
+                if args.profile:  # its own pass: sampling slows the sampled server, so never in a measured round
+                    for name in ("raw_list", "list_tasks", "raw_create", "create_task"):
+                        sampler = _start_profile(args.profile, name, scenarios[name][0], args.seconds)
+                        asyncio.run(run_round({name: Target(*scenarios[name])}, args.concurrency, args.seconds,
+                                              0.0, args.seconds))
+                        _finish_profile(sampler, args.profile, name)
                 for number in range(args.repeats):
-                    result = {"load_average_before": _load_average(), "scenarios": {}}
-                    for name, (port, raw, status) in scenarios.items():
-                        profiling = args.profile and number == 0 and name in ("list_tasks", "create_task")
-                        sampler = _start_profile(args.profile, name, port, args) if profiling else None
-                        result["scenarios"][name] = load(port, raw, status)
-                        if sampler:
-                            _finish_profile(sampler, args.profile, name)
-                        print(f"round {number + 1} {name:24} {result['scenarios'][name]}", flush=True)
+                    result = {"load_average_before": _load_average()}
+                    targets = {name: Target(*scenario) for name, scenario in scenarios.items()}
+                    result["scenarios"] = asyncio.run(
+                        run_round(targets, args.concurrency, args.seconds, args.warmup, args.slice))
+                    for name, figures in result["scenarios"].items():
+                        print(f"round {number + 1} {name:24} {figures}", flush=True)
                     result["load_average_after"] = _load_average()
                     result["ratios"] = _ratios(result["scenarios"])
                     rounds.append(result)
@@ -336,7 +360,7 @@ def main() -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "settings": {"concurrency": args.concurrency, "seconds": args.seconds, "warmup_seconds": args.warmup,
-                     "repeats": args.repeats, "pool_size": POOL_SIZE,
+                     "repeats": args.repeats, "slice_seconds": args.slice, "pool_size": POOL_SIZE,
                      "server": "python -m uvicorn <app> " + " ".join(UVICORN_FLAGS) + " (1 process, uvloop, httptools), "
                                "APP_ENV=prod, LOG_LEVEL=INFO"},
         "targets": {"ratio_to_raw": TARGET_RATIO, "list_p95_factor": TARGET_P95_FACTOR,
@@ -359,12 +383,13 @@ def _pid_listening_on(port: int) -> int:
     return int(out.split("pid=")[1].split(",")[0])
 
 
-def _start_profile(directory: Path, name: str, port: int, args: argparse.Namespace) -> subprocess.Popen:
+def _start_profile(directory: Path, name: str, port: int, seconds: float) -> subprocess.Popen:
     directory.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.5)  # let the previous sampler detach
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(_pid_listening_on(port)), "--rate", "250", "--format", "raw",
-         "--duration", str(int(args.warmup + args.seconds)), "--nonblocking", "-o", str(directory / f"{name}.collapsed")],
+         "--duration", str(int(seconds)), "--nonblocking", "-o", str(directory / f"{name}.collapsed")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -376,9 +401,18 @@ def _finish_profile(sampler: subprocess.Popen, directory: Path, name: str) -> No
     print(f"profile {name}:\n{summary}", flush=True)
 
 
-def summarize_profile(path: Path, top: int = 25) -> str:
-    """Inclusive share of samples per function (file:function), biggest first."""
-    inclusive: dict[str, int] = {}
+PROFILE_GROUPS = (  # (label, start of the leaf frame's module path as py-spy prints it), first match wins
+    ("psycopg: driver + socket I/O", ("psycopg",)), ("uvicorn: HTTP parsing + socket writes", ("uvicorn/", "httptools")),
+    ("our code (backend/app)", ("app/",)), ("fastapi: routing + dependency injection", ("fastapi/",)),
+    ("starlette", ("starlette/",)), ("pydantic", ("pydantic",)), ("PyJWT", ("jwt/",)), ("logging", ("logging/",)),
+    ("SQLAlchemy", ("sqlalchemy/",)), ("json", ("json/", "orjson")), ("asyncio", ("asyncio/", "contextlib")),
+)
+
+
+def summarize_profile(path: Path, top: int = 20) -> str:
+    """Self time by group (where the CPU went) and the top functions by self time."""
+    by_group: dict[str, int] = {}
+    by_function: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -386,15 +420,20 @@ def summarize_profile(path: Path, top: int = 25) -> str:
             continue
         count = int(count_text)
         total += count
-        seen = set()
-        for frame in stack.split(";"):
-            function, _, location = frame.partition(" (")
-            key = f"{function} ({location.split(':')[0].rsplit('/', 2)[-1] if location else '?'})"
-            if key not in seen:
-                seen.add(key)
-                inclusive[key] = inclusive.get(key, 0) + count
-    rows = sorted(inclusive.items(), key=lambda item: -item[1])[:top]
-    return "\n".join(f"{count / total * 100:5.1f}%  {key}" for key, count in rows) + f"\n({total} samples)\n"
+        leaf = stack.split(";")[-1]
+        function, _, location = leaf.partition(" (")
+        file_path = location.split(":")[0]
+        group = next((label for label, prefixes in PROFILE_GROUPS if file_path.startswith(prefixes)),
+                     "idle (waiting for I/O)" if not function.strip() else "other")
+        by_group[group] = by_group.get(group, 0) + count
+        short = "/".join(file_path.split("/")[-2:])
+        by_function[f"{function} ({short})"] = by_function.get(f"{function} ({short})", 0) + count
+    lines = [f"{total} samples; self time by group:"]
+    lines += [f"  {count / total * 100:5.1f}%  {label}" for label, count in sorted(by_group.items(), key=lambda i: -i[1])]
+    lines.append("top functions by self time:")
+    lines += [f"  {count / total * 100:5.1f}%  {key}" for key, count in
+              sorted(by_function.items(), key=lambda i: -i[1])[:top]]
+    return "\n".join(lines) + "\n"
 
 
 def _ratios(scenarios: dict) -> dict:

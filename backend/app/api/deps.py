@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import get_read_session, get_session
@@ -31,38 +32,44 @@ def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-# Declared as security schemes so /docs and the OpenAPI document show how to authenticate.
-_bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /api/auth/login or /signup")
-_cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set at login")
+class SessionAuth(SecurityBase):
+    """The caller's session: `Authorization: Bearer <token>`, else the session cookie (browsers, EventSource).
+
+    One dependency doing both (rather than FastAPI's HTTPBearer + APIKeyCookie plus a third combining
+    them): every authenticated request resolves it, and each dependency level costs time on the hot path.
+    Declared as a security scheme so /docs and the OpenAPI document show how to authenticate.
+    """
+
+    def __init__(self, *, required: bool = True) -> None:
+        self.model = HTTPBearerModel(
+            description=f"Access token from /api/auth/login or /signup (browsers send the {SESSION_COOKIE} cookie instead)"
+        )
+        self.scheme_name = "HTTPBearer"
+        self.required = required
+
+    async def __call__(self, request: Request) -> AuthenticatedUser | None:  # async: no threadpool hop
+        token = bearer_token(request.headers.get("authorization")) or request.cookies.get(SESSION_COOKIE)
+        if not token:
+            if self.required:
+                raise unauthorized()
+            return None
+        try:
+            claims = await request.app.state.authenticator.authenticate(token)
+        except InvalidToken:
+            if self.required:
+                raise unauthorized("Invalid or expired token") from None
+            return None
+        return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
 
 
-async def get_current_user(  # async on purpose: a sync dependency would run in the threadpool
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-    cookie: Annotated[str | None, Depends(_cookie_scheme)],
-) -> AuthenticatedUser:
-    token = bearer.credentials if bearer is not None else cookie
-    if not token:
-        raise unauthorized()
-    try:
-        claims = await request.app.state.authenticator.authenticate(token)
-    except InvalidToken:
-        raise unauthorized("Invalid or expired token") from None
-    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
+def bearer_token(authorization: str | None) -> str | None:
+    """The token in an `Authorization: Bearer <token>` header value, else None."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def get_optional_user(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-    cookie: Annotated[str | None, Depends(_cookie_scheme)],
-) -> AuthenticatedUser | None:
-    """The caller when the request carries a valid session, else None (for routes open to both)."""
-    try:
-        return await get_current_user(request, bearer, cookie)
-    except HTTPException:
-        return None
-
-
+get_current_user = SessionAuth()
+get_optional_user = SessionAuth(required=False)  # routes open to both (logout)
 CurrentUser = Annotated[AuthenticatedUser, Depends(get_current_user)]
 OptionalUser = Annotated[AuthenticatedUser | None, Depends(get_optional_user)]
 
@@ -73,5 +80,6 @@ __all__ = [
     "OptionalUser",
     "ReadSessionDep",
     "SessionDep",
+    "bearer_token",
     "get_current_user",
 ]

@@ -21,24 +21,19 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from app.api.deps import bearer_token
 from app.core.security import InvalidToken
 from app.services.assistant import tools
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
 
-MCP_PATH = "/mcp"
 MCP_SHUTDOWN_SECONDS = 5.0
 logger = logging.getLogger("taskpilot.mcp")
-
-
-def _bearer(authorization: str | None) -> str | None:
-    scheme, _, credentials = (authorization or "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def _caller(state: Any, ctx: Context) -> int:
     """The authenticated user id for this tool call (checked again: the session may end mid-request)."""
     headers = ctx.headers or {}
-    token = _bearer(headers.get("authorization"))
+    token = bearer_token(headers.get("authorization"))
     try:
         return (await state.authenticator.authenticate(token or "")).user_id
     except InvalidToken:
@@ -91,7 +86,7 @@ class BearerAuthGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
-        token = _bearer(headers.get("authorization"))
+        token = bearer_token(headers.get("authorization"))
         try:
             await self.state.authenticator.authenticate(token or "")
         except InvalidToken:
