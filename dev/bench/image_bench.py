@@ -51,39 +51,54 @@ def sizes(images: dict[str, tuple[str, str]], real_base_mb: dict[str, float]) ->
     return out
 
 
-def backend_start_times(backend_tag: str, runs: int) -> dict:
-    """docker run -> first 200 on /health (host poll every 50 ms) and -> Docker `healthy`
-    (health interval shortened to 200 ms; the probe command is the image's own)."""
-    stack = ds.Stack(backend_image=backend_tag)
-    http_s, healthy_s = [], []
+def backend_start_times(backend_tags: list[str], runs: int) -> dict:
+    """docker run -> first 200 on /health (host poll every 50 ms) and -> Docker `healthy` (health interval
+    shortened to 200 ms; the probe command is the image's own), plus `import main` inside the image, all on
+    one CPU. Several tags are measured alternately in one run (the first is the image under test; the
+    others are references such as a previous build), so their ratios hold on a busy machine."""
+    stack = ds.Stack(backend_image=backend_tags[0])
+    figures = {tag: {"first_200": [], "healthy": [], "import": []} for tag in backend_tags}
     try:
         stack.start_network()
         stack.start_postgres()
         stack.migrate()
         for attempt in range(runs):
-            name = f"{stack.prefix}-bench{attempt}"
-            start = time.monotonic()
-            ds.docker("run", "-d", "--name", name, "--network", stack.network, "-p", "127.0.0.1::8000", "--cpus", CPUS,
-                      *ds.HARDENING, "--health-interval", "200ms", "--health-start-period", "30s",
-                      *stack._env_args(stack.backend_env()), backend_tag)
-            try:
-                port = ds.published_port(name, 8000)
-                ds.wait_http(f"http://127.0.0.1:{port}/health", timeout=60, interval=0.05)
-                http_s.append(time.monotonic() - start)
-                ds.wait_healthy(name, timeout=60)
-                healthy_s.append(time.monotonic() - start)
-            finally:
-                ds.remove(name)
-        import_s = [float(ds.docker("run", "--rm", "--network", stack.network, "--cpus", CPUS, *ds.HARDENING,
-                                    *stack._env_args(stack.backend_env()), "--entrypoint", "python", backend_tag,
-                                    "-c", IMPORT_PROBE).stdout.strip().splitlines()[-1]) for _ in range(runs)]
+            for index, tag in enumerate(backend_tags):
+                name = f"{stack.prefix}-bench{attempt}-{index}"
+                start = time.monotonic()
+                ds.docker("run", "-d", "--name", name, "--network", stack.network, "-p", "127.0.0.1::8000",
+                          "--cpus", CPUS, *ds.HARDENING, "--health-interval", "200ms", "--health-start-period", "30s",
+                          *stack._env_args(stack.backend_env()), tag)
+                try:
+                    port = ds.published_port(name, 8000)
+                    ds.wait_http(f"http://127.0.0.1:{port}/health", timeout=60, interval=0.05)
+                    figures[tag]["first_200"].append(time.monotonic() - start)
+                    ds.wait_healthy(name, timeout=60)
+                    figures[tag]["healthy"].append(time.monotonic() - start)
+                finally:
+                    ds.remove(name)
+                probe = ds.docker("run", "--rm", "--network", stack.network, "--cpus", CPUS, *ds.HARDENING,
+                                  *stack._env_args(stack.backend_env()), "--entrypoint", "python", tag, "-c", IMPORT_PROBE)
+                figures[tag]["import"].append(float(probe.stdout.strip().splitlines()[-1]))
     finally:
         stack.down()
-    return {"runs": runs, "cpus": CPUS, "first_200_s": summary(http_s), "docker_healthy_s": summary(healthy_s),
-            "import_main_s": summary(import_s),
-            "first_200_target_s": FIRST_200_TARGET_S, "healthy_target_s": HEALTHY_TARGET_S,
-            "meets_target": statistics.median(http_s) <= FIRST_200_TARGET_S
-            and statistics.median(healthy_s) <= HEALTHY_TARGET_S}
+    under_test = figures[backend_tags[0]]
+    result = {"runs": runs, "cpus": CPUS, "image": backend_tags[0], "first_200_s": summary(under_test["first_200"]),
+              "docker_healthy_s": summary(under_test["healthy"]), "import_main_s": summary(under_test["import"]),
+              "first_200_target_s": FIRST_200_TARGET_S, "healthy_target_s": HEALTHY_TARGET_S,
+              "meets_target": statistics.median(under_test["first_200"]) <= FIRST_200_TARGET_S
+              and statistics.median(under_test["healthy"]) <= HEALTHY_TARGET_S}
+    references = {}
+    for tag in backend_tags[1:]:
+        reference = figures[tag]
+        references[tag] = {
+            "first_200_s": summary(reference["first_200"]), "import_main_s": summary(reference["import"]),
+            "first_200_ratio": round(statistics.median(under_test["first_200"]) / statistics.median(reference["first_200"]), 3),
+            "import_main_ratio": round(statistics.median(under_test["import"]) / statistics.median(reference["import"]), 3),
+        }
+    if references:
+        result["references"] = references
+    return result
 
 
 def summary(values: list[float]) -> dict:
@@ -97,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-build", action="store_true", help="reuse the images the image tier built")
     parser.add_argument("--backend-only", action="store_true", help="build and measure the backend image only "
                         "(keeps the frontend figures of the last results file)")
+    parser.add_argument("--compare-to", action="append", default=[], metavar="TAG",
+                        help="also start this backend image, alternately with ours (e.g. a build of the previous commit)")
     parser.add_argument("--real-python-mb", type=float, default=REAL_BASE_MB["python:3.13-slim"])
     parser.add_argument("--real-node-mb", type=float, default=REAL_BASE_MB["node:20-alpine"])
     args = parser.parse_args(argv)
@@ -124,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes(images, {"python:3.13-slim": args.real_python_mb, "node:20-alpine": args.real_node_mb}),
         "backend_only": args.backend_only,
         "load_avg_before": [round(x, 1) for x in os.getloadavg()],
-        "backend_start": backend_start_times(ds.BACKEND_TAG, args.runs),
+        "backend_start": backend_start_times([ds.BACKEND_TAG, *args.compare_to], args.runs),
         "load_avg_after": [round(x, 1) for x in os.getloadavg()],  # start times are CPU-bound: read them with this
     }
     if args.backend_only and RESULTS.exists():  # keep the frontend figures from the last full run
