@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Request
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -85,10 +84,6 @@ class Database:
             return False
 
 
-def database(request: Request) -> Database:
-    return request.app.state.db
-
-
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, closed (and rolled back if uncommitted) afterwards."""
     async with request.app.state.db.sessionmaker() as session:
@@ -99,9 +94,3 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency for read-only requests: autocommit, so no transaction round trips. Never write with it."""
     async with request.app.state.db.read_sessionmaker() as session:
         yield session
-
-
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """FastAPI dependency: a pooled autocommit psycopg connection for the task service."""
-    async with request.app.state.db.pool.connection() as connection:
-        yield connection
