@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from taskpilot_e2e import api
+from taskpilot_dev import api
 
 
 def test_health_endpoints_and_instance_header(backend_url):

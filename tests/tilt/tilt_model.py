@@ -4,7 +4,7 @@ No Tilt binary exists here, so this plays Tilt's part: it runs the Tiltfile (and
 `load()`s) with the builtins of `tilt_api.SIGNATURES`, records what each call declares, and
 then assembles resources the way Tilt does (one per workload, Services attached by selector,
 `k8s_resource` renames/groupings, image injection, resource_deps). `helm()` runs real
-`helm template` through dev/k8s_tools.py, with Tilt's filter for chart test templates.
+`helm template` through dev/tools.py, with Tilt's filter for chart test templates.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import starlark as sl
 import yaml
 
-import k8s_tools
+from taskpilot_dev import tools
 from tilt_modules import ConfigHelp, ModuleBuiltins
 from tilt_api import (SIGNATURES, ApiObject, Blob, FallBackOn, InitialSync, Link, PortForward,
                       RestartContainer, Run, Sync, TiltfileError, TriggerMode, bind)
@@ -249,7 +249,7 @@ class TiltModel(ModuleBuiltins):
         chart = self._abs(pathToChartDir)
         if not Path(chart, "Chart.yaml").is_file():
             raise TiltfileError(f"helm: no chart found at {chart}")
-        argv = [k8s_tools.helm_bin(), "template", name or "chart", chart]
+        argv = [tools.helm_bin(), "template", name or "chart", chart]
         if not skip_crds:
             argv.append("--include-crds")
         if namespace:
