@@ -125,7 +125,7 @@ fi
 
 # ---------- browser end-to-end (Chromium via playwright-core) ----------
 if wanted browser; then
-  run_tier browser bash -c "cd frontend && npm run -s e2e"
+  run_tier browser bash -c "cd frontend && npm run -s test:browser"
 fi
 
 # ---------- summary ----------

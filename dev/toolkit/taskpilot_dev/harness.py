@@ -5,10 +5,14 @@ Servers get only environment configuration, exactly as the chart gives it to the
 backend's own variables cleared from the inherited environment (a developer's shell must not leak
 into a test server).
 
-CLI (what the browser tests and the frontend benchmark start, so there is one harness):
-    python -m taskpilot_dev.harness stack [--backends N] [--no-frontend]
-prints one JSON line {"admin_url", "database_url", "backend_urls", "frontend_url"} once everything
-answers, and tears it all down when stdin closes or on SIGTERM/SIGINT.
+CLI (what the browser tests and the frontend benchmark start through dev/toolkit/js/harness.mjs,
+so there is one harness):
+    python -m taskpilot_dev.harness stack [--backends N] [--no-frontend] [--log-dir D]
+    python -m taskpilot_dev.harness backend --database-url URL [--port P] [--log-dir D]
+    python -m taskpilot_dev.harness frontend --backend-url URL [--env NAME=VALUE]... [--log-dir D]
+Each prints one JSON line once everything answers ({"admin_url", "database_url", "backend_urls",
+"frontend_url"} for the stack, {"url"} for one server), and tears it all down when stdin closes or
+on SIGTERM/SIGINT.
 """
 from __future__ import annotations
 
@@ -121,8 +125,11 @@ class ServerProcess:
         raise RuntimeError(f"{self.url} did not answer GET {path} within {timeout}s:\n{self.log()[-4000:]}")
 
 
-def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str], ready_path: str) -> ServerProcess:
-    log_fd, log_name = tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log")
+def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str], ready_path: str,
+           log_dir: Path | None) -> ServerProcess:
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    log_fd, log_name = tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log", dir=log_dir)
     log_file = os.fdopen(log_fd, "w")
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name), log_file=log_file)
@@ -130,7 +137,8 @@ def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str]
     return server
 
 
-def start_backend(database_url: str, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+def start_backend(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
+                  log_dir: Path | None = None) -> ServerProcess:
     """`python -m uvicorn main:app` in backend/; returns once GET /health answers."""
     port = port or free_port()
     server_env = backend_env({"DATABASE_URL": database_url, "JWT_SECRET": TEST_JWT_SECRET, "APP_ENV": "dev",
@@ -138,10 +146,11 @@ def start_backend(database_url: str, port: int | None = None, env: dict[str, str
     server_env.update(env or {})
     argv = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
             "--timeout-graceful-shutdown", "15"]
-    return _spawn("backend", port, argv, BACKEND_DIR, server_env, "/health")
+    return _spawn("backend", port, argv, BACKEND_DIR, server_env, "/health", log_dir)
 
 
-def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None,
+                   log_dir: Path | None = None) -> ServerProcess:
     """The standalone Next.js build with only run-time configuration; returns once GET / answers."""
     if not STANDALONE_SERVER.exists():
         raise RuntimeError(f"{STANDALONE_SERVER} is missing: run `npm ci && npm run build` in frontend/ first")
@@ -150,13 +159,15 @@ def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str
     server_env.update({"PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url,
                        "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"})
     server_env.update(env or {})
-    return _spawn("frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env, "/")
+    return _spawn("frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env, "/",
+                  log_dir)
 
 
 @contextlib.contextmanager
-def backend_server(database_url: str, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+def backend_server(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
+                   log_dir: Path | None = None) -> Iterator[str]:
     """Run the backend for the duration of the block; yields its base URL; SIGTERM on exit."""
-    backend = start_backend(database_url, port=port, env=env)
+    backend = start_backend(database_url, port=port, env=env, log_dir=log_dir)
     try:
         yield backend.url
     finally:
@@ -164,9 +175,10 @@ def backend_server(database_url: str, port: int | None = None, env: dict[str, st
 
 
 @contextlib.contextmanager
-def frontend_server(backend_url: str, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+def frontend_server(backend_url: str, port: int | None = None, env: dict[str, str] | None = None,
+                    log_dir: Path | None = None) -> Iterator[str]:
     """Run the production frontend for the duration of the block; yields its base URL; SIGTERM on exit."""
-    frontend = start_frontend(backend_url, port=port, env=env)
+    frontend = start_frontend(backend_url, port=port, env=env, log_dir=log_dir)
     try:
         yield frontend.url
     finally:
@@ -187,7 +199,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(backends: int = 1, frontend: bool = True) -> Iterator[Stack]:
+def stack(backends: int = 1, frontend: bool = True, log_dir: Path | None = None) -> Iterator[Stack]:
     """A fresh migrated database (in TEST_DATABASE_URL's server or a throwaway one), `backends`
     backend processes on it and, when built, the production frontend in front of the first one."""
     with contextlib.ExitStack() as exits:
@@ -197,35 +209,57 @@ def stack(backends: int = 1, frontend: bool = True) -> Iterator[Stack]:
         database_url = create_database(admin_url)
         exits.callback(drop_database, admin_url, database_url)
         migrate(database_url)
-        backend_urls = [exits.enter_context(backend_server(database_url)) for _ in range(backends)]
+        backend_urls = [exits.enter_context(backend_server(database_url, log_dir=log_dir)) for _ in range(backends)]
         frontend_url, missing = None, ""
         if not frontend:
             missing = "the stack was started without a frontend"
         elif STANDALONE_SERVER.exists():
-            frontend_url = exits.enter_context(frontend_server(backend_urls[0]))
+            frontend_url = exits.enter_context(frontend_server(backend_urls[0], log_dir=log_dir))
         else:
             missing = f"frontend not built ({STANDALONE_SERVER} missing): run `npm run build` in frontend/"
         yield Stack(admin_url, database_url, backend_urls, frontend_url, missing)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the TaskPilot stack on 127.0.0.1 until stdin closes.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("stack", help="database + backend(s) + production frontend")
-    run.add_argument("--backends", type=int, default=1, help="backend processes on the one database (default: 1)")
-    run.add_argument("--no-frontend", action="store_true", help="backend(s) only")
-    args = parser.parse_args(argv)
-
+def _until_released() -> None:
+    """Block until stdin closes (the parent went away or let go) or SIGTERM/SIGINT arrives."""
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-    with stack(backends=args.backends, frontend=not args.no_frontend) as running:
-        if running.frontend_url is None and not args.no_frontend:
-            raise SystemExit(running.frontend_missing)
-        print(running.as_json(), flush=True)
-        while not done.wait(1.0):
-            pass
+    while not done.wait(1.0):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run TaskPilot servers on 127.0.0.1 until stdin closes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_stack = sub.add_parser("stack", help="database + backend(s) + production frontend")
+    run_stack.add_argument("--backends", type=int, default=1, help="backend processes on the one database (default: 1)")
+    run_stack.add_argument("--no-frontend", action="store_true", help="backend(s) only")
+    run_backend = sub.add_parser("backend", help="one backend process")
+    run_backend.add_argument("--database-url", required=True)
+    run_backend.add_argument("--port", type=int)
+    run_frontend = sub.add_parser("frontend", help="one production frontend")
+    run_frontend.add_argument("--backend-url", required=True)
+    run_frontend.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment")
+    for command in (run_stack, run_backend, run_frontend):
+        command.add_argument("--log-dir", type=Path, help="where the servers' logs go (default: the temp dir)")
+    args = parser.parse_args(argv)
+
+    with contextlib.ExitStack() as running:
+        if args.command == "stack":
+            started = running.enter_context(stack(args.backends, not args.no_frontend, args.log_dir))
+            if started.frontend_url is None and not args.no_frontend:
+                raise SystemExit(started.frontend_missing)
+            print(started.as_json(), flush=True)
+        elif args.command == "backend":
+            url = running.enter_context(backend_server(args.database_url, args.port, log_dir=args.log_dir))
+            print(json.dumps({"url": url}), flush=True)
+        else:
+            extra = dict(assignment.split("=", 1) for assignment in args.env)
+            url = running.enter_context(frontend_server(args.backend_url, env=extra, log_dir=args.log_dir))
+            print(json.dumps({"url": url}), flush=True)
+        _until_released()
     return 0
 
 
