@@ -203,10 +203,16 @@ class EventStream:
                 return event
         raise AssertionError(f"no matching event within {timeout}s; saw {seen} (status {self.status})")
 
+    async def _cancel_reader(self) -> None:
+        """On the stream's loop: cancel the reader and wait until it has unwound (closing the stream)."""
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
     def close(self) -> None:
-        self._reader.cancel()
-        with contextlib.suppress(concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
-            self._reader.result(timeout=10)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(self._cancel_reader(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
