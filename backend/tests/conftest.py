@@ -22,7 +22,6 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -30,23 +29,10 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from taskpilot_dev import harness
+from taskpilot_dev.api import ApiUser as TestUser
 from fake_openai import FakeOpenAI
 
 DEFAULT_PASSWORD = "correct-horse-battery"
-
-
-@dataclass
-class TestUser:
-    __test__ = False  # not a test class
-
-    id: int
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @pytest.fixture(scope="session")

@@ -31,10 +31,10 @@ class ApiError(RuntimeError):
 
 @dataclass
 class ApiUser:
+    id: int
     email: str
     password: str
     token: str
-    user_id: int
 
     @property
     def headers(self) -> dict[str, str]:
@@ -71,7 +71,7 @@ class TaskApi:
     # -- accounts ----------------------------------------------------------------------
     def _use(self, email: str, password: str, response: httpx.Response) -> ApiUser:
         body = response.json()
-        self.user = ApiUser(email, password, body["access_token"], body["user"]["id"])
+        self.user = ApiUser(body["user"]["id"], email, password, body["access_token"])
         self.http.headers["Authorization"] = f"Bearer {self.user.token}"
         return self.user
 
