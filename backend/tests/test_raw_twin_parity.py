@@ -5,12 +5,24 @@ both do the same work: same rows, same order, same JSON bytes, same write.
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict
 
 import orjson
+from taskpilot_dev.paths import REPO_ROOT
 
 from app.services import tasks as task_service
-from bench import raw_twin_app as raw_twin
+
+
+def _load_raw_twin():
+    # A benchmark script, not a package module: load it from its file.
+    spec = importlib.util.spec_from_file_location("raw_twin_app", REPO_ROOT / "dev" / "bench" / "raw_twin_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+raw_twin = _load_raw_twin()
 
 
 async def test_raw_list_query_and_ours_return_the_same_page(app, client, create_user) -> None:

@@ -21,7 +21,7 @@ Targets: list >= 0.85 of raw_list and p95 <= 1.2x raw_list's; create >= 0.85 of 
 revocation check costs <= 5 % of list throughput.
 
 Usage: .venv/bin/python dev/bench/api_bench.py [--seconds 5] [--repeats 3] [--concurrency 50]
-Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (dev/testdb.py).
+Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (taskpilot_dev.postgres).
 Results: dev/bench/results/api_bench.json (and the table on stdout).
 Traffic goes to 127.0.0.1 only; every scenario is bounded by --seconds.
 """
@@ -43,11 +43,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # dev/ helpers
+from taskpilot_dev import harness
+from taskpilot_dev.api import TaskApi
+from taskpilot_dev.postgres import start_postgres
 
-import harness  # noqa: E402
-import testdb  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 RESULTS_FILE = HERE / "results" / "api_bench.json"
 TARGET_RATIO = 0.85
@@ -188,7 +188,7 @@ async def run_round(targets: dict[str, Target], concurrency: int, seconds: float
 @contextmanager
 def database() -> str:
     directory = tempfile.mkdtemp(prefix="taskpilot-bench-pg-")
-    admin_url, stop = testdb.start_postgres(directory)
+    admin_url, stop = start_postgres(directory)
     url = harness.create_database(admin_url)
     try:
         harness.migrate(url)
@@ -238,24 +238,6 @@ def _wait_for(url: str, process: subprocess.Popen, log, timeout: float = 60.0) -
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
-def _json_request(port: int, method: str, path: str, payload: dict, headers: dict | None = None) -> dict:
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(payload).encode(), method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _fetch(port: int, path: str, headers: dict) -> bytes:
-    import urllib.request
-
-    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers), timeout=30) as r:
-        return r.read()
-
-
 # ---------------------------------------------------------------- main
 def _load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
@@ -302,19 +284,17 @@ def main() -> int:
                     uvicorn_server("main", harness.BACKEND_DIR, server_env, "/health") as ours_port, \
                     uvicorn_server("unrevocable_app", workdir, server_env, "/health") as unrevocable_port, \
                     uvicorn_server("raw_twin_app", workdir, server_env, "/docs") as raw_port:
-                reader = _json_request(ours_port, "POST", "/api/auth/signup",
-                                       {"email": "reader@example.com", "password": "bench-password"})
-                auth = {"Authorization": f"Bearer {reader['access_token']}"}
-                for number in range(50):
-                    _json_request(ours_port, "POST", "/api/tasks",
-                                  {"title": f"task {number}", "description": "benchmark task"}, auth)
-                ours_rows = json.loads(_fetch(ours_port, "/api/tasks", auth))
-                raw_rows = json.loads(_fetch(raw_port, "/raw/tasks", auth))
+                with TaskApi(f"http://127.0.0.1:{ours_port}") as reader:
+                    auth = reader.signup("reader@example.com", "bench-password").headers
+                    for number in range(50):
+                        reader.create_task(f"task {number}", "benchmark task")
+                    ours_rows = reader.list_tasks()
+                with TaskApi(f"http://127.0.0.1:{raw_port}") as raw_client:
+                    raw_rows = raw_client.request("GET", "/raw/tasks", headers=auth).json()
                 if ours_rows != raw_rows:
                     raise RuntimeError("raw twin and /api/tasks returned different rows: not comparing like with like")
-                writer = _json_request(ours_port, "POST", "/api/auth/signup",
-                                       {"email": "writer@example.com", "password": "bench-password"})
-                write_auth = {"Authorization": f"Bearer {writer['access_token']}"}
+                with TaskApi(f"http://127.0.0.1:{ours_port}") as writer:
+                    write_auth = writer.signup("writer@example.com", "bench-password").headers
                 body = json.dumps({"title": "benchmark write", "description": "created under load"}).encode()
                 scenarios = {
                     "bare": (bare_port, build_request("GET", "/bare", {}), 200),

@@ -3,13 +3,14 @@
 
     .venv/bin/python dev/bench/image_bench.py [--runs 5] [--no-build]
 
-Writes dev/bench/results/image_bench.json. Needs a Docker engine (dev/ci/start-docker.sh) and the
-base images (dev/ci/standin-bases.sh). CI uses stand-in bases whose sizes differ from the real
+Writes dev/bench/results/image_bench.json. Needs a Docker engine (.ci/start-docker.sh) and the
+base images (.ci/standin-bases.sh). CI uses stand-in bases whose sizes differ from the real
 python:3.13-slim / node:20-alpine, so the figure that carries over is `added_mb` (app layers);
 `estimated_real_mb` adds it to the real base sizes (reference values below, override with
 --real-python-mb / --real-node-mb after `docker pull` on a laptop).
-Targets: each image <= 170 MB with real bases (cap 200 MB); backend container on one CPU (--cpus 1,
-the chart's limit): first 200 on /health <= 1.5 s after `docker run`, Docker `healthy` <= 5 s. Also
+Targets: each image <= 170 MB with real bases (hard cap 200 MB, so a pull over a slow link stays
+short); backend container on one CPU (--cpus 1, the chart's limit): first 200 on /health <= 1.5 s
+after `docker run`, Docker `healthy` <= 5 s (a rollout or a restarted pod is back in seconds). Also
 records the time `import main` takes inside the image on one CPU (what a cold start and every
 edit -> live reload pay), median of --runs.
 """

@@ -33,7 +33,7 @@ from app.schemas.common import ERROR_RESPONSES, ErrorResponse
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, StreamLimitReached, Subscription, TaskEventBus
 
-KEEPALIVE_SECONDS = 10  # well under the 15 s idle timeout common proxies apply
+KEEPALIVE_SECONDS = 10  # comfortably under the ~15 s idle timeouts of common proxies and load balancers
 STREAM_LIMIT_RETRY_AFTER_SECONDS = 30
 RECONNECT_DELAY_MS = 2000  # the browser's EventSource reconnect delay
 SEND_TIMEOUT_SECONDS = 30  # a client that cannot take a message for this long is dropped

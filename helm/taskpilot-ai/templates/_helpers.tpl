@@ -41,7 +41,7 @@ Naming. The release is expected to be `taskpilot-ai`; workloads are `<fullname>-
 
 {{/*
 Labels. Call with (dict "ctx" $ "component" "backend").
-`app: taskpilot-<component>` is the label the spec's `kubectl wait -l app=…` uses.
+`app: taskpilot-<component>` is the label setup.sh, the docs and the cluster checks select pods by (`kubectl wait -l app=…`).
 */}}
 {{- define "taskpilot-ai.selectorLabels" -}}
 app: taskpilot-{{ .component }}
