@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-import harness
+from taskpilot_dev import harness
 
 PROBE = "import sys, main; print(sorted(name for name in ('mcp', 'openai') if name in sys.modules))"
 
