@@ -5,7 +5,7 @@ delivers the event on commit and drops it on rollback. The payload holds ids onl
 payloads cap at 8000 bytes); the SSE route loads the task itself.
 
 Fan-out: each process runs one `TaskEventBus`. Its listener holds ONE dedicated psycopg
-connection (outside the SQLAlchemy pool, autocommit) doing LISTEN, and hands every
+connection (outside the app's pools, autocommit) doing LISTEN, and hands every
 notification to the in-memory queues of that user's subscribers. Every replica receives
 every commit, so a change made through any replica reaches subscribers on all of them.
 
