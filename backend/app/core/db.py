@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from app.core.config import Settings
 
 POOL_TIMEOUT_SECONDS = 10
+# Connections opened at startup; the pool grows to db_pool_size as requests wait (and keeps them:
+# idle ones close after 10 min). Opening all of them at once would compete with the first requests
+# for the pod's one CPU during a cold start.
+POOL_MIN_SIZE = 2
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -32,8 +36,8 @@ def libpq_url(sqlalchemy_url: str) -> str:
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.dsn = libpq_url(settings.sqlalchemy_url)
-        # Fixed sizes (no overflow): connecting costs far more than a query, and a pool that grows
-        # under load would push several replicas past PostgreSQL's max_connections.
+        # Bounded sizes (no overflow): connecting costs far more than a query, and a pool that grows
+        # without bound would push several replicas past PostgreSQL's max_connections.
         self.engine = create_async_engine(
             settings.sqlalchemy_url,
             pool_size=settings.db_session_pool_size,
@@ -52,7 +56,7 @@ class Database:
         )
         self.pool = AsyncConnectionPool(
             self.dsn,
-            min_size=settings.db_pool_size,
+            min_size=min(POOL_MIN_SIZE, settings.db_pool_size),
             max_size=settings.db_pool_size,
             timeout=POOL_TIMEOUT_SECONDS,
             max_lifetime=1800,
