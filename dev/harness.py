@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKEND_DIR = REPO_ROOT / "backend"
 FRONTEND_DIR = REPO_ROOT / "frontend"
 TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"
+# APP_ENV=prod refuses secrets published in the repo (like the one above): prod-mode servers get this one.
+PROD_JWT_SECRET = secrets.token_urlsafe(48)
 STARTUP_TIMEOUT_SECONDS = 90.0  # generous: CI machines can be busy
 STOP_TIMEOUT_SECONDS = 20.0
 # Variables a backend process reads; cleared from the inherited environment so a developer's
@@ -28,7 +31,9 @@ STOP_TIMEOUT_SECONDS = 20.0
 BACKEND_ENV_VARS = (
     "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DATABASE_URL", "JWT_SECRET",
     "JWT_EXPIRES_MINUTES", "APP_ENV", "LOG_LEVEL", "CORS_ORIGINS", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-    "OPENAI_MODEL", "SHUTDOWN_DRAIN_SECONDS",
+    "OPENAI_MODEL", "SHUTDOWN_DRAIN_SECONDS", "PASSWORD_HASH_CONCURRENCY", "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_MAX_FAILURES_PER_IP", "LOGIN_FAILURE_WINDOW_SECONDS", "DB_STATEMENT_TIMEOUT_MS",
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "ASSISTANT_TURN_TIMEOUT_SECONDS", "ASSISTANT_MAX_TOOL_CALLS_PER_STEP",
 )
 
 
@@ -156,6 +161,8 @@ def start_backend(
         }
     )
     server_env.update(env or {})
+    if server_env["APP_ENV"] != "dev" and server_env["JWT_SECRET"] == TEST_JWT_SECRET:
+        server_env["JWT_SECRET"] = PROD_JWT_SECRET
     backend = _spawn(
         "backend", port,
         [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
