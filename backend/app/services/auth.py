@@ -45,6 +45,7 @@ async def signup(
     session: AsyncSession, hashing: PasswordHashing, *, email: str, password: str, name: str | None = None
 ) -> User:
     email = normalize_email(email)
+    hashing.refuse_if_busy()
     if await get_user_by_email(session, email) is not None:
         raise EmailAlreadyRegistered(email)
     await _release_connection(session)
@@ -67,6 +68,7 @@ async def authenticate(
     Raises TooManyFailures (account or client over its failure limit) or HashingBusy (no hashing slot).
     """
     email = normalize_email(email)
+    hashing.refuse_if_busy()
     account_has_failures = await login_limits.check(session, limits, email, client)
     user = await get_user_by_email(session, email)
     if user is not None:
