@@ -37,7 +37,9 @@ async def exclusive_turn(session: AsyncSession, user_id: int, deadline_seconds: 
         raise TurnInProgress(user_id)
     try:
         yield
+    except BaseException:
+        await session.rollback()  # a failed turn's transaction must not block the release
+        raise
     finally:
-        await session.rollback()  # whatever the turn left behind must not block the release
         await session.execute(text("DELETE FROM assistant_turns WHERE user_id = :user_id"), {"user_id": user_id})
         await session.commit()
