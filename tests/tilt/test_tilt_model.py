@@ -118,7 +118,9 @@ def test_load_resolves_relative_extensions_and_runs_them_once(tmp_path):
 
 def test_helm_runs_real_helm_and_drops_chart_test_templates(tmp_path):
     model = TiltModel(REPO / "Tiltfile", env={})
-    blob = model._b_helm(str(REPO / "helm" / "taskpilot-ai"), "taskpilot-ai", "taskpilot", [], [], "", False)
+    # The dev values: the chart refuses to generate secrets in a render that cannot see the cluster.
+    dev_values = [str(REPO / "helm" / "taskpilot-ai" / "values-dev.yaml")]
+    blob = model._b_helm(str(REPO / "helm" / "taskpilot-ai"), "taskpilot-ai", "taskpilot", dev_values, [], "", False)
     assert "kind: StatefulSet" in blob.text
     assert "/tests/" not in blob.text
     with pytest.raises(TiltfileError, match="no chart found"):
