@@ -24,7 +24,10 @@ def _busy() -> HTTPException:
     return _too_many("The server is busy checking passwords; retry shortly", HashingBusy.retry_after)
 
 
-def _came_over_https(request: Request) -> bool:
+def _secure_cookie(request: Request) -> bool:
+    """Always in prod (a forged or missing X-Forwarded-Proto must not downgrade it); dev follows the scheme."""
+    if request.app.state.settings.app_env == "prod":
+        return True
     forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded_proto == "https"
 
@@ -38,7 +41,7 @@ def _issue_session(request: Request, response: Response, user_id: int) -> str:
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_came_over_https(request),
+        secure=_secure_cookie(request),
     )
     return token
 
@@ -90,4 +93,4 @@ async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(request: Request, response: Response) -> None:
     """Clears the session cookie (tokens are stateless; a bearer client just forgets its token)."""
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_came_over_https(request))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))
