@@ -66,12 +66,13 @@ fi
 
 # ---------- Python environment (reused while the requirements files are unchanged) ----------
 REQS=(backend/requirements.txt backend/requirements-dev.txt dev/requirements.txt tests/requirements.txt)
-stamp=$(cd "$ROOT" && cat "${REQS[@]}" 2>/dev/null | sha256sum | cut -c1-16)
+stamp=$(cd "$ROOT" && cat "${REQS[@]}" dev/toolkit/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ]; then say "creating virtualenv $VENV"; python3 -m venv "$VENV"; fi
 if [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
   say "installing Python requirements"
   req_args=(); for r in "${REQS[@]}"; do [ -f "$ROOT/$r" ] && req_args+=(-r "$ROOT/$r"); done
   "$VENV/bin/pip" install -q --disable-pip-version-check "${req_args[@]}"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT/dev/toolkit"
   echo "$stamp" > "$VENV/.requirements-stamp"
 fi
 export PATH="$VENV/bin:$PATH"
