@@ -10,12 +10,13 @@ from app.api.deps import CurrentUser, SessionDep
 from app.models.conversation import MESSAGE_MAX_LENGTH
 from app.schemas.common import ERROR_RESPONSES, ErrorResponse, StorableText
 from app.services.assistant import conversations as conversation_service
+from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
 TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
 
 
-def turn_in_progress(busy: conversation_service.TurnInProgress) -> HTTPException:
+def turn_in_progress(busy: TurnInProgress) -> HTTPException:
     return HTTPException(
         status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
     )
@@ -57,7 +58,7 @@ async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, req
         )
     except conversation_service.ConversationNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
-    except conversation_service.TurnInProgress as busy:
+    except TurnInProgress as busy:
         raise turn_in_progress(busy) from None
     return ChatResponse(
         conversation_id=turn.conversation.id,

@@ -18,9 +18,7 @@ from app.models.base import utc_now
 from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, Conversation, Message
 from app.services.assistant.agent import ProviderProblem, run_agent
 from app.services.assistant.offline import respond_offline
-from app.services.assistant.turns import TurnInProgress, exclusive_turn
-
-__all__ = ["ConversationNotFound", "TurnInProgress", "TurnResult", "run_turn"]
+from app.services.assistant.turns import exclusive_turn
 
 logger = logging.getLogger("taskpilot.assistant")
 
