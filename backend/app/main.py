@@ -25,6 +25,8 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
+from app.core.hashing import PasswordHashing
+from app.core.readiness import SchemaReadiness
 from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
@@ -39,6 +41,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         await app.state.db.open()
         stack.push_async_callback(app.state.db.close)
+        stack.push_async_callback(app.state.readiness.dispose)
+        stack.callback(app.state.password_hashing.shutdown)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
         stack.push_async_callback(app.state.mcp_app.aclose)  # the MCP session manager, if a request started it
@@ -140,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.draining = False
     _install_services(app, settings)
+    app.state.readiness = SchemaReadiness(settings)
+    app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
     if settings.cors_origin_list:
         app.add_middleware(

@@ -274,7 +274,7 @@ def main() -> int:
     (workdir / "bare_app.py").write_text(BARE_APP)
     (workdir / "unrevocable_app.py").write_text(UNREVOCABLE_APP)
     shutil.copy(HERE / "raw_twin_app.py", workdir / "raw_twin_app.py")
-    server_env = {"DATABASE_URL": "", "JWT_SECRET": harness.TEST_JWT_SECRET, "APP_ENV": "prod", "LOG_LEVEL": "INFO",
+    server_env = {"DATABASE_URL": "", "JWT_SECRET": harness.PROD_JWT_SECRET, "APP_ENV": "prod", "LOG_LEVEL": "INFO",
                   "DB_POOL_SIZE": str(POOL_SIZE), "POOL_SIZE": str(POOL_SIZE), "OPENAI_API_KEY": "",
                   "PYTHONUNBUFFERED": "1"}
     try:

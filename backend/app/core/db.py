@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
@@ -33,6 +32,19 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return "postgresql://" + sqlalchemy_url[len(prefix):] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
 
 
+def connect_args(settings: Settings) -> dict[str, object]:
+    """Per-connection options for every connection the app opens (both pools, readiness).
+
+    The server-side timeouts stop a stuck query or a transaction left open (e.g. across a model call)
+    from holding locks and a pooled connection indefinitely.
+    """
+    options = (
+        f"-c statement_timeout={settings.db_statement_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_ms}"
+    )
+    return {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options}
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.dsn = libpq_url(settings.sqlalchemy_url)
@@ -47,7 +59,7 @@ class Database:
             # one request with 503 and SQLAlchemy then discards the stale pool.
             pool_pre_ping=False,
             pool_recycle=1800,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            connect_args=connect_args(settings),
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool, autocommit: a read is one round trip (no BEGIN/ROLLBACK around it).
@@ -61,7 +73,7 @@ class Database:
             timeout=POOL_TIMEOUT_SECONDS,
             max_lifetime=1800,
             # Autocommit: a read is one round trip; writes open `connection.transaction()` themselves.
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+            kwargs={**connect_args(settings), "autocommit": True},
             open=False,
         )
 
@@ -78,14 +90,6 @@ class Database:
         """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
         async with self.sessionmaker() as session:
             yield session
-
-    async def is_reachable(self) -> bool:
-        try:
-            async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
-            return False
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
