@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from taskpilot_dev import harness
+from taskpilot_dev.paths import REPO_ROOT
 from app.core.config import ConfigError, Settings
 
 
@@ -71,9 +72,8 @@ def _published_fixture_secrets() -> set[str]:
     import re
 
     sources = {
-        harness.REPO_ROOT / "helm" / "taskpilot-ai" / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
-        harness.REPO_ROOT / "dev" / "harness.py": r'TEST_JWT_SECRET = "([^"]+)"',
-        harness.REPO_ROOT / "frontend" / "e2e" / "support" / "stack.mjs": r'JWT_SECRET = "([^"]+)"',
+        REPO_ROOT / "helm" / "taskpilot-ai" / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
+        REPO_ROOT / "dev" / "toolkit" / "taskpilot_dev" / "harness.py": r'TEST_JWT_SECRET = "([^"]+)"',
     }
     found = set()
     for path, pattern in sources.items():

@@ -1,15 +1,15 @@
 """per-user token version (logout revokes every token issued before it)
 
-Revision ID: 0003_token_version
-Revises: 0002_assistant
+Revision ID: 0004_token_version
+Revises: 0003_abuse_limits
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_token_version"
-down_revision: str | None = "0002_assistant"
+revision: str = "0004_token_version"
+down_revision: str | None = "0003_abuse_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
