@@ -247,7 +247,7 @@ def test_ui_buttons_run_existing_helpers_on_existing_resources():
         assert cmd["dir"] == str(REPO)
         if cmd["args"][0].endswith("python") or cmd["args"][0] == "python3":
             assert (REPO / cmd["args"][1]).is_file()
-    psql = model.cmds["btn-psql"]["args"][-1]
+    psql = model.cmds["btn-psql"]["args"][2]  # sh -c SCRIPT psql CONTEXT NAMESPACE
     assert "statefulset/taskpilot-ai-postgresql" in psql and '"$SQL"' in psql
 
 
