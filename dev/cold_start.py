@@ -46,8 +46,8 @@ def parse_time(value: str) -> datetime:
     """RFC 3339 with up to nanoseconds (Go's MicroTime prints 6 digits, other fields 9)."""
     head, _, frac_zone = value.partition(".")
     if frac_zone:
-        digits = "".join(ch for ch in frac_zone if ch.isdigit())
-        zone = frac_zone[len(digits):]
+        zone_at = next((i for i, ch in enumerate(frac_zone) if not ch.isdigit()), len(frac_zone))
+        digits, zone = frac_zone[:zone_at], frac_zone[zone_at:]
         value = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
