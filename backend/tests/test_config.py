@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-import harness
+from taskpilot_dev import harness
 from app.core.config import ConfigError, Settings
 
 
@@ -48,7 +48,7 @@ def test_prod_accepts_strong_secret_and_dev_accepts_anything():
 
 @pytest.mark.parametrize("secret", [None, "too-short"])
 def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
-    env = harness._clean_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})
+    env = harness.backend_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})
     if secret is not None:
         env["JWT_SECRET"] = secret
     result = subprocess.run(

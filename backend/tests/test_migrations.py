@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import psycopg
 
-import harness
+from taskpilot_dev import harness
 
 
 def _tables(url: str) -> set[str]:
@@ -21,10 +21,7 @@ def test_upgrade_downgrade_upgrade(database_admin_url):
         with psycopg.connect(url) as connection:
             indexes = {row[0] for row in connection.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'")}
         assert "ix_tasks_user_created" in indexes
-        result = harness.subprocess.run(
-            [harness.sys.executable, "-m", "alembic", "downgrade", "base"],
-            cwd=harness.BACKEND_DIR, env=harness._clean_env({"DATABASE_URL": url}), capture_output=True, text=True,
-        )
+        result = harness.alembic(url, "downgrade", "base")
         assert result.returncode == 0, result.stderr
         assert _tables(url) <= {"alembic_version"}
         harness.migrate(url)

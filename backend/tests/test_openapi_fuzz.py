@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 
-import harness
+from taskpilot_dev import harness
 
 SEED = 20260401
 MIN_CASES = 500

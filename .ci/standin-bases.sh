@@ -6,7 +6,7 @@
 # Env: STANDIN_SCRIPT (path to the stand-in builder), REGISTRY_URL (probe target).
 set -euo pipefail
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 standin_script=${STANDIN_SCRIPT:-$repo_root/../shared/ci/standin-images.sh}
 registry_url=${REGISTRY_URL:-https://registry-1.docker.io/v2/}
 bases=(python:3.13-slim node:20-alpine postgres:15-alpine)

@@ -1,10 +1,15 @@
-"""A small fake Kubernetes API server (HTTP on 127.0.0.1) plus a fake kubectl/helm command runner.
+"""The fake Kubernetes API: a small HTTP server on 127.0.0.1 speaking the real REST shapes.
 
-It serves just the calls ClusterApi makes — namespace read, pod list/delete, deployment read/patch,
-deployment scale, statefulset read, endpoints read — with a toy controller behind them: deleted pods
-are replaced, deployments roll (new pods become Ready after `ready_delay`, old ones then terminate),
-endpoints list Ready pods. The real kubernetes client talks to it, so request paths, bodies and
-response parsing are all exercised (a typo in kube.py or cluster.py fails the unit tests).
+It serves the calls ClusterApi makes — namespace read, pod list/read/delete, deployment read/patch,
+deployment scale read/patch, statefulset read, endpoints read — with a toy controller behind them:
+deleted pods are replaced (a StatefulSet pod under the same name, after an optional hook such as
+restarting a real PostgreSQL), deployments roll (new pods become Ready after `ready_delay`, old ones
+then terminate), endpoints list Ready pods. The real kubernetes client talks to it, so request paths,
+bodies and response parsing are all exercised.
+
+    cluster = FakeCluster()
+    with FakeApiServer(cluster) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="minikube")
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client
@@ -33,9 +39,11 @@ class FakePod:
     ready_at: float = 0.0
     deleting_at: float | None = None
     phase: str = "Running"
+    never_ready: bool = False
 
     def ready(self, now: float, stuck: bool) -> bool:
-        return self.phase == "Running" and now >= self.ready_at and not (stuck and self.ready_at > 0)
+        return (self.phase == "Running" and now >= self.ready_at and not self.never_ready
+                and not (stuck and self.ready_at > 0))
 
 
 @dataclass
@@ -46,6 +54,8 @@ class FakeWorkload:
     kind: str = "Deployment"
     generation: int = 1
     annotations: dict[str, str] = field(default_factory=dict)
+    max_ready: int | None = None  # pods beyond this many never pass their readiness probe
+    replacing: bool = False  # a StatefulSet pod is gone and the on_pod_deleted hook is still running
 
     @property
     def template(self) -> str:
@@ -53,17 +63,25 @@ class FakeWorkload:
 
 
 class FakeCluster:
-    """State + toy controller. `reconcile()` runs before every API answer."""
+    """State + toy controller of the TaskPilot release. `reconcile()` runs before every API answer.
 
-    def __init__(self, namespace: str = "taskpilot", ready_delay: float = 0.3, termination_delay: float = 0.3) -> None:
+    on_pod_deleted: called (on a thread) once a deleted StatefulSet pod is gone and before its
+    replacement appears — what a pod restart does to the process inside it.
+    recreate: False makes the StatefulSet controller never bring a deleted pod back.
+    stuck: new pods never become Ready (a broken rollout).
+    """
+
+    def __init__(self, namespace: str = "taskpilot", ready_delay: float = 0.3, termination_delay: float = 0.3,
+                 on_pod_deleted: Callable[[], None] | None = None) -> None:
         self.namespace = namespace
         self.namespaces = {"default", "kube-system", namespace}
         self.ready_delay, self.termination_delay = ready_delay, termination_delay
-        self.stuck = False  # new pods never become Ready (a broken rollout)
-        self.helm_release = True
+        self.on_pod_deleted = on_pod_deleted
+        self.recreate = True
+        self.stuck = False
+        self.error: BaseException | None = None  # raised by on_pod_deleted
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str, object]] = []
-        self.commands: list[list[str]] = []
         self._ids = itertools.count(1)
         self.workloads = {
             "taskpilot-ai-frontend": FakeWorkload("taskpilot-ai-frontend", "taskpilot-frontend", 1),
@@ -79,29 +97,50 @@ class FakeCluster:
             for _ in range(workload.replicas):
                 self._create_pod(workload, ready_now=True)
 
+    def paths(self, method: str) -> list[str]:
+        """Request paths of one HTTP method, in order."""
+        return [path for m, path, _ in self.requests if m == method]
+
     # -- controller -------------------------------------------------------------
     def _create_pod(self, workload: FakeWorkload, ready_now: bool = False) -> FakePod:
         if workload.kind == "StatefulSet":
             name = f"{workload.name}-0"
         else:
             name = f"{workload.name}-{next(self._ids):05x}"
+        live = len(self._live(workload))
         pod = FakePod(name, workload.app, "ReplicaSet" if workload.kind == "Deployment" else "StatefulSet",
-                      workload.template, ready_at=0.0 if ready_now else time.monotonic() + self.ready_delay)
+                      workload.template, ready_at=0.0 if ready_now else time.monotonic() + self.ready_delay,
+                      never_ready=workload.max_ready is not None and live >= workload.max_ready)
         self.pods[name] = pod
         return pod
 
     def _live(self, workload: FakeWorkload) -> list[FakePod]:
         return [p for p in self.pods.values() if p.app == workload.app and p.deleting_at is None]
 
+    def _run_hook(self, workload: FakeWorkload) -> None:
+        try:
+            if self.on_pod_deleted is not None:
+                self.on_pod_deleted()
+        except BaseException as error:  # noqa: BLE001 - surfaced to the test through .error
+            self.error = error
+        finally:
+            with self.lock:
+                workload.replacing = False
+
     def reconcile(self) -> None:
         now = time.monotonic()
         for name, pod in list(self.pods.items()):
             if pod.deleting_at is not None and now >= pod.deleting_at:
                 del self.pods[name]
+                workload = next((w for w in self.workloads.values() if w.app == pod.app), None)
+                if workload is not None and workload.kind == "StatefulSet":
+                    workload.replacing = True
+                    threading.Thread(target=self._run_hook, args=(workload,), daemon=True).start()
         for workload in self.workloads.values():
             live = self._live(workload)
             if workload.kind == "StatefulSet":
-                if not live and f"{workload.name}-0" not in self.pods:
+                if (self.recreate and not workload.replacing and not live
+                        and f"{workload.name}-0" not in self.pods):
                     self._create_pod(workload)
                 continue
             new = [p for p in live if p.template == workload.template]
@@ -119,6 +158,9 @@ class FakeCluster:
         if pod is not None and pod.deleting_at is None:
             pod.deleting_at = time.monotonic() + self.termination_delay
         return pod
+
+    def scale(self, workload: FakeWorkload, replicas: int) -> None:
+        workload.replicas, workload.generation = replicas, workload.generation + 1
 
     # -- JSON views (the shapes the real API returns, trimmed) -----------------
     def pod_json(self, pod: FakePod) -> dict:
@@ -158,6 +200,11 @@ class FakeCluster:
                        "availableReplicas": ready, "observedGeneration": workload.generation},
         }
 
+    def scale_json(self, workload: FakeWorkload) -> dict:
+        return {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                "metadata": {"name": workload.name, "namespace": self.namespace},
+                "spec": {"replicas": workload.replicas}, "status": {"replicas": len(self._live(workload))}}
+
     def endpoints_json(self, service: str) -> dict:
         now = time.monotonic()
         app = self.services[service]
@@ -166,31 +213,6 @@ class FakeCluster:
                      if p.app == app and p.deleting_at is None and p.ready(now, self.stuck)]
         subsets = [{"addresses": addresses, "ports": [{"port": 8000}]}] if addresses else []
         return {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": service}, "subsets": subsets}
-
-    # -- fake kubectl/helm ------------------------------------------------------
-    def run_command(self, argv: Sequence[str], timeout: float) -> str:
-        argv = list(argv)
-        with self.lock:
-            self.commands.append(argv)
-            if argv[0].endswith("helm") and argv[3:4] == ["status"]:
-                if not self.helm_release:
-                    raise RuntimeError("helm status failed (1): Error: release: not found")
-                return "STATUS: deployed\n"
-            if argv[0].endswith("helm") and argv[3:4] == ["upgrade"]:
-                if not self.helm_release:
-                    raise RuntimeError(f'helm upgrade failed (1): Error: UPGRADE FAILED: "{argv[4]}" has no deployed releases')
-                assert "--reuse-values" in argv, "scaling must keep the release's other values"
-                for key, value in (a.split("=", 1) for a in argv[argv.index("--reuse-values") + 1:][1::2]):
-                    component = key.split(".")[0]
-                    workload = self.workloads[f"taskpilot-ai-{component}"]
-                    workload.replicas, workload.generation = int(value), workload.generation + 1
-                return "Release \"taskpilot-ai\" has been upgraded.\n"
-            if argv[0].endswith("kubectl") and "exec" in argv:
-                names = argv[argv.index("--") + 4:]
-                known = {**{s: "" for s in self.services}, **{f"{s}.{self.namespace}.svc.cluster.local": "" for s in self.services}}
-                return "".join(f"{n} 10.96.0.{i + 10}\n" if n in known else f"{n} FAILED [Errno -2] Name or service not known\n"
-                               for i, n in enumerate(names))
-        raise RuntimeError(f"fake runner: unsupported {argv}")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -215,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.cluster
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
+        body = json.loads(self.rfile.read(length) or b"null") if length else None
         with cluster.lock:
             cluster.requests.append((method, url.path, body))
             cluster.reconcile()
@@ -229,25 +251,28 @@ class _Handler(BaseHTTPRequestHandler):
                 pods = [p for p in cluster.pods.values() if not selector or selector == f"app={p.app}"]
                 return self._send(200, {"apiVersion": "v1", "kind": "PodList", "metadata": {},
                                         "items": [cluster.pod_json(p) for p in pods]})
-            if method == "DELETE" and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/pods/([^/]+)", url.path)):
-                pod = cluster.terminate(m.group(1))
+            if method in ("GET", "DELETE") and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/pods/([^/]+)", url.path)):
+                pod = cluster.terminate(m.group(1)) if method == "DELETE" else cluster.pods.get(m.group(1))
                 return self._send(200, cluster.pod_json(pod)) if pod else self._not_found(f'pods "{m.group(1)}"')
             if m := re.fullmatch(rf"/apis/apps/v1/namespaces/{ns}/(deployments|statefulsets)/([^/]+)(/scale)?", url.path):
                 kind = "Deployment" if m.group(1) == "deployments" else "StatefulSet"
                 workload = cluster.workloads.get(m.group(2))
                 if workload is None or workload.kind != kind:
                     return self._not_found(f'{m.group(1)} "{m.group(2)}"')
-                if method == "PATCH" and m.group(3):
-                    workload.replicas, workload.generation = body["spec"]["replicas"], workload.generation + 1
-                    return self._send(200, {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": workload.name},
-                                            "spec": {"replicas": workload.replicas}, "status": {"replicas": workload.replicas}})
-                if method == "PATCH":
-                    annotations = body.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
-                    workload.annotations.update(annotations)
-                    workload.generation += 1
-                    cluster.reconcile()
-                if method in ("GET", "PATCH"):
-                    return self._send(200, cluster.workload_json(workload))
+                if m.group(3):
+                    if method == "PATCH":
+                        cluster.scale(workload, body["spec"]["replicas"])
+                        cluster.reconcile()
+                    if method in ("GET", "PATCH"):
+                        return self._send(200, cluster.scale_json(workload))
+                else:
+                    if method == "PATCH":
+                        annotations = body.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
+                        workload.annotations.update(annotations)
+                        workload.generation += 1
+                        cluster.reconcile()
+                    if method in ("GET", "PATCH"):
+                        return self._send(200, cluster.workload_json(workload))
             if method == "GET" and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/endpoints/([^/]+)", url.path)):
                 if m.group(1) in cluster.services:
                     return self._send(200, cluster.endpoints_json(m.group(1)))
@@ -265,20 +290,39 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeApiServer:
-    """Serve a FakeCluster on 127.0.0.1; .api_client() is a real kubernetes ApiClient for it."""
+    """Serve a FakeCluster on 127.0.0.1 (until close() / the end of a `with` block)."""
 
     def __init__(self, cluster: FakeCluster) -> None:
         handler = type("Handler", (_Handler,), {"cluster": cluster})
+        self.cluster = cluster
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def api_client(self) -> client.ApiClient:
+        """A real kubernetes ApiClient for this server."""
         configuration = client.Configuration()
         configuration.host = self.url
         return client.ApiClient(configuration)
 
+    def write_kubeconfig(self, path: Path, context: str = "minikube", current: bool = True) -> Path:
+        """A kubeconfig whose context `context` points here (current unless current=False)."""
+        path.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": context if current else "",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake",
+                                                       "namespace": self.cluster.namespace}}],
+        }))
+        return path
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> FakeApiServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

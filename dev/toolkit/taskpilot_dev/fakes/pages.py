@@ -1,11 +1,12 @@
-"""Small real HTTP servers for the helper tests (imported by name: keep this module name unique)."""
+"""Small real HTTP servers standing in for a web app in checks' tests: a page that answers, a URL
+nothing listens on."""
 from __future__ import annotations
 
 import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import harness
+from taskpilot_dev.postgres import free_port
 
 
 @contextlib.contextmanager
@@ -40,4 +41,4 @@ class PageHandler(BaseHTTPRequestHandler):
 
 def closed_port_url() -> str:
     """A URL nothing listens on."""
-    return f"http://127.0.0.1:{harness.free_port()}"
+    return f"http://127.0.0.1:{free_port()}"

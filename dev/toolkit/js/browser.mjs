@@ -1,6 +1,12 @@
-// Debian's Chromium driven by playwright-core: no browser download, ever.
+// Debian's Chromium driven by playwright-core (the frontend's dependency): no browser download, ever.
+// Shared by the browser tests (frontend/browser-tests) and the frontend benchmark (dev/bench).
 import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { REPO_ROOT } from "./harness.mjs";
+
+// playwright-core is installed in frontend/node_modules; resolve it from there, not from this folder.
+const { chromium } = createRequire(join(REPO_ROOT, "frontend", "package.json"))("playwright-core");
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];

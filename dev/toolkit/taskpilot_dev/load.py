@@ -1,4 +1,5 @@
-"""Bounded HTTP load (N clients looping) used while the cluster is disrupted, and request spreading."""
+"""Bounded HTTP load (N clients looping) while something disrupts the stack, and how requests spread
+over replicas (by the X-Instance-Id header every backend response carries)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,15 @@
-// Browser end-to-end tests: Debian's Chromium (playwright-core) against the production frontend build,
-// the real backend and PostgreSQL. Run with `npm run e2e` (needs TEST_DATABASE_URL and `npm run build`).
+// Browser tests: Debian's Chromium (playwright-core) against the production frontend build, the real
+// backend and PostgreSQL, all started by the toolkit's harness. Run with `npm run test:browser` (needs
+// `npm run build` and the repo's .venv; uses TEST_DATABASE_URL when set, else a throwaway PostgreSQL).
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { launchChromium, newLocalContext } from "./support/browser.mjs";
-import { freePort, RESULTS_DIR, startBackend, startFrontend, startStack } from "./support/stack.mjs";
+import { fileURLToPath } from "node:url";
+import { launchChromium, newLocalContext } from "../../dev/toolkit/js/browser.mjs";
+import { freePort, startBackend, startFrontend, startStack } from "../../dev/toolkit/js/harness.mjs";
+
+const RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
 
 const PASSWORD = "correct horse battery";
 const LIVE_UPDATE_DEADLINE_MS = 2000; // the product requirement: other tabs see a change within 2 s
@@ -79,7 +83,7 @@ async function waitUntilLive(page) {
 
 describe("TaskPilot in a real browser", () => {
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ logDir: RESULTS_DIR });
     browser = await launchChromium();
   });
 
@@ -256,7 +260,7 @@ describe("TaskPilot in a real browser", () => {
   });
 
   test("with a ChatKit key but no reachable ChatKit script, our own assistant panel is used", async () => {
-    const frontend = await startFrontend(stack.backendUrl, { name: "frontend-chatkit", env: { CHATKIT_DOMAIN_KEY: "domain_pk_e2e" } });
+    const frontend = await startFrontend(stack.backendUrl, { logDir: RESULTS_DIR, env: { CHATKIT_DOMAIN_KEY: "domain_pk_e2e" } });
     const context = await newLocalContext(browser);
     const page = await context.newPage();
     const chatkitRequests = [];
@@ -281,7 +285,7 @@ describe("TaskPilot in a real browser", () => {
 
   test("GET / answers while the backend is down; the page retries until it is back", async () => {
     const backendPort = await freePort();
-    const frontend = await startFrontend(`http://127.0.0.1:${backendPort}`, { name: "frontend-no-backend" });
+    const frontend = await startFrontend(`http://127.0.0.1:${backendPort}`, { logDir: RESULTS_DIR });
     const context = await newLocalContext(browser);
     const page = await context.newPage();
     let backend;
@@ -295,7 +299,7 @@ describe("TaskPilot in a real browser", () => {
 
         await page.goto(`${frontend.url}/`);
         await page.getByRole("heading", { name: /service unavailable, retrying/i }).waitFor();
-        backend = await startBackend(stack.databaseUrl, { name: "backend-late", port: backendPort });
+        backend = await startBackend(stack.databaseUrl, { logDir: RESULTS_DIR, port: backendPort });
         await page.getByRole("heading", { name: "Log in" }).waitFor({ timeout: 15_000 });
       });
     } finally {

@@ -1,8 +1,9 @@
-"""Fake minikube / kubectl / helm / docker / tilt / python3 / pip for the shell-script tests.
+"""The fake command-line tools: minikube / kubectl / helm / docker / tilt / python3 / pip.
 
-Invoked as `fake_cli.py TOOL ARGS...` by tiny wrappers the tests put first on PATH. Every call is
-appended to $FAKE_LOG (one JSON object per line: tool, argv, context) and the simulated world lives
-in $FAKE_STATE (JSON):
+Invoked as `cli.py TOOL ARGS...` by tiny wrappers a test puts first on PATH (FakeCliSet writes them;
+the program itself needs nothing but the standard library, so the wrappers run it with `-I -S`).
+Every call is appended to $FAKE_LOG (one JSON object per line: tool, argv, context, pid) and the
+simulated world lives in $FAKE_STATE (JSON):
 
     minikube: "running" | "stopped" | "absent"
     current_context: str | null
@@ -11,6 +12,9 @@ in $FAKE_STATE (JSON):
     versions: {tool: "vX.Y.Z"}          (overrides the defaults below)
     port_forward_seconds: float         (how long a fake port-forward lives before "dropping")
     fail: ["helm upgrade", ...]         (argv prefixes that exit 1)
+    api_server: URL                     (a FakeApiServer: `helm upgrade --reuse-values --set
+                                         <component>.replicas=N` scales its deployments, as real helm would)
+    dns: {name: ip}                     (what `kubectl exec POD -- python -c <lookup> NAMES` resolves)
 
 The CLIs answer the way the real ones do for the calls the scripts make (exit codes included), and a
 kubectl/helm call without an explicit context acts on current_context, so a test can prove that a
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 DEFAULT_VERSIONS = {
@@ -174,9 +180,16 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         print(f"pod/{(selector or 'pod').split('=')[-1]}-7d9f8-abcde condition met")
         return 0
     if argv[:1] == ["port-forward"]:
-        print(f"Forwarding from 127.0.0.1:{argv[-1].split(':')[0]} -> {argv[-1].split(':')[1]}", flush=True)
+        local, remote = argv[-1].split(":")
+        print(f"Forwarding from 127.0.0.1:{local or free_port()} -> {remote}", flush=True)
         time.sleep(float(state.get("port_forward_seconds", 0.2)))
         return 1  # a real forward only ends when it drops
+    if argv[:1] == ["exec"] and "--" in argv:
+        names = argv[argv.index("--") + 4:]  # -- python -c SCRIPT NAMES...
+        dns = state.get("dns", {})
+        print("".join(f"{n} {dns[n]}\n" if n in dns else f"{n} FAILED [Errno -2] Name or service not known\n"
+                      for n in names), end="")
+        return 0
     return fail(f"fake kubectl: unsupported {argv}")
 
 
@@ -219,12 +232,38 @@ def helm(state: dict, argv: list[str], context: str | None) -> int:
         cluster["releases"][f"{namespace}/{release}"] = chart
         print(f'Release "{release}" has been upgraded. Happy Helming!')
         return 0
+    if argv[:1] == ["upgrade"] and "--reuse-values" in argv:
+        release, _chart = positional_args(argv[1:])[:2]
+        if f"{namespace}/{release}" not in cluster["releases"]:
+            return fail(f'Error: UPGRADE FAILED: "{release}" has no deployed releases')
+        sets = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--set"]
+        for key, value in (assignment.split("=", 1) for assignment in sets):
+            component, _, field = key.partition(".")
+            if field == "replicas" and state.get("api_server"):
+                patch_scale(state["api_server"], namespace, f"{release}-{component}", int(value))
+        print(f'Release "{release}" has been upgraded. Happy Helming!')
+        return 0
     if argv[:1] == ["uninstall"]:
         if cluster["releases"].pop(f"{namespace}/{argv[1]}", None) is None:
             return fail(f"Error: uninstall: Release not loaded: {argv[1]}: release: not found")
         print(f'release "{argv[1]}" uninstalled')
         return 0
     return fail(f"fake helm: unsupported {argv}")
+
+
+def patch_scale(api_server: str, namespace: str, deployment: str, replicas: int) -> None:
+    request = urllib.request.Request(
+        f"{api_server}/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale",
+        data=json.dumps({"spec": {"replicas": replicas}}).encode(), method="PATCH",
+        headers={"Content-Type": "application/merge-patch+json"})
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --- docker, tilt, python3, pip -------------------------------------------------
@@ -274,6 +313,66 @@ def write_wrapper(path: Path, tool: str) -> None:
     """An executable that runs this fake as TOOL (the tests use it to populate PATH)."""
     path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "{Path(__file__).resolve()}" {tool} "$@"\n')
     path.chmod(0o755)
+
+
+FAKED_TOOLS = ("minikube", "kubectl", "helm", "docker", "tilt", "python3")
+
+
+class FakeCliSet:
+    """The fake tools as executables in `root/fakebin`, with their state file and call log.
+
+        clis = FakeCliSet(tmp_path)
+        clis.state.update(...); clis.save()        # arrange the world
+        subprocess.run([...], env=clis.env(...))   # or use clis.path("kubectl") directly
+        clis.load(); clis.calls()                  # what happened
+    """
+
+    def __init__(self, root: Path, tools: tuple[str, ...] = FAKED_TOOLS) -> None:
+        self.root = Path(root)
+        self.bin_dir = self.root / "fakebin"
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.state_file = self.root / "state.json"
+        self.log_file = self.root / "calls.jsonl"
+        self.state: dict = {"minikube": "absent", "current_context": None, "contexts": {}, "docker_daemon": True,
+                            "docker_ncpu": 8, "docker_mem_bytes": 16 * 1024**3, "port_forward_seconds": 0.2,
+                            "fail": []}
+        for tool in tools:
+            self.add_tool(tool)
+        self.save()
+
+    def add_tool(self, tool: str) -> None:
+        write_wrapper(self.bin_dir / tool, tool)
+
+    def remove_tool(self, tool: str) -> None:
+        (self.bin_dir / tool).unlink()
+
+    def path(self, tool: str) -> str:
+        return str(self.bin_dir / tool)
+
+    def save(self, clear_log: bool = True) -> None:
+        self.state_file.write_text(json.dumps(self.state))
+        if clear_log:
+            self.log_file.write_text("")
+
+    def load(self) -> dict:
+        self.state = json.loads(self.state_file.read_text())
+        return self.state
+
+    def calls(self) -> list[dict]:
+        if not self.log_file.exists():
+            return []
+        return [json.loads(line) for line in self.log_file.read_text().splitlines() if line.strip()]
+
+    def env(self, extra: dict | None = None) -> dict[str, str]:
+        """What the fakes need in the environment (PATH is the caller's business)."""
+        return {"FAKE_STATE": str(self.state_file), "FAKE_LOG": str(self.log_file), **(extra or {})}
+
+    def running_minikube(self, *, namespace: bool = False, release: bool = False) -> None:
+        self.state["minikube"] = "running"
+        namespaces = ["default", "kube-system"] + (["taskpilot"] if namespace or release else [])
+        releases = {"taskpilot/taskpilot-ai": "helm/taskpilot-ai"} if release else {}
+        self.state["contexts"]["minikube"] = {"namespaces": namespaces, "releases": releases}
+        self.state["current_context"] = "minikube"
 
 
 def main() -> int:

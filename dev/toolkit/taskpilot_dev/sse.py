@@ -1,14 +1,20 @@
-"""A small asyncio Server-Sent Events client for tests and benchmarks (`import sse_client`).
+"""The one Server-Sent Events client: `SseStream` (asyncio) and `EventStream`, a thread-backed
+synchronous view of the same stream for code without an event loop.
 
-Records every event and keep-alive comment with its arrival time (time.perf_counter) so
-callers can assert on order and measure latency. Not a general-purpose EventSource: it
-does not reconnect (tests reconnect explicitly, with Last-Event-ID when they want it).
+Every event and keep-alive comment is recorded with its arrival time (time.perf_counter), so callers
+can assert on order and measure latency. Not a general-purpose EventSource: it does not reconnect
+(tests reconnect explicitly, with Last-Event-ID when they want it).
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
+import queue
+import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +141,85 @@ class SseStream:
             if event.type in types:
                 return event
 
+    async def __aiter__(self) -> AsyncIterator[SseEvent]:
+        """Every event until the stream ends."""
+        while True:
+            try:
+                yield await self.next_event(timeout=3600)
+            except TimeoutError:
+                if self.ended.is_set():
+                    return
+
     def pending(self) -> list[SseEvent]:
         """Events received but not yet taken (does not wait)."""
         items = []
         while not self._events.empty():
             items.append(self._events.get_nowait())
         return items
+
+
+class EventStream:
+    """GET /api/events on a background thread (an SseStream in its own event loop); each event's
+    parsed JSON data lands in `.events`. `with EventStream(url, headers=...) as stream:`."""
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None,
+                 cookies: httpx.Cookies | None = None, path: str = "/api/events") -> None:
+        self.events: queue.Queue[dict] = queue.Queue()
+        self.status: int | None = None
+        self.error: BaseException | None = None
+        self._url = base_url.rstrip("/") + path
+        self._headers, self._cookies = headers, cookies
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._reader = asyncio.run_coroutine_threadsafe(self._run(), self._loop)
+
+    async def _run(self) -> None:
+        try:
+            async with httpx.AsyncClient(headers=self._headers, cookies=self._cookies) as client, \
+                    SseStream(client, self._url) as stream:
+                self.status = stream.response.status_code if stream.response else None
+                async for event in stream:
+                    self.events.put(event.json)
+                if stream.error is not None:
+                    self.error = stream.error
+        except asyncio.CancelledError:
+            pass
+        except Exception as error:  # noqa: BLE001 - reported to the caller through .error
+            self.error = error
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 15.0) -> dict:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                if self.error is not None:
+                    raise AssertionError(f"event stream failed: {self.error!r} (status {self.status})") from None
+                continue
+            seen.append(event)
+            if predicate(event):
+                return event
+        raise AssertionError(f"no matching event within {timeout}s; saw {seen} (status {self.status})")
+
+    async def _cancel_reader(self) -> None:
+        """On the stream's loop: cancel the reader and wait until it has unwound (closing the stream)."""
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    def close(self) -> None:
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(self._cancel_reader(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,9 +1,10 @@
-"""The one doorway from the e2e suite to a Kubernetes cluster.
+"""The one doorway to a Kubernetes cluster: `ClusterApi`, on the official `kubernetes` client.
 
-`ClusterApi` wraps the official kubernetes client (pods, deployments, statefulsets, endpoints) and
-shells out to kubectl/helm (exec, port-forward, helm upgrade) always with an explicit context and
-namespace. The unit tests point the same class at a fake API server on 127.0.0.1 and a fake command
-runner (see fake_kube.py), so every call the cluster tests make is exercised without a cluster.
+Pods, deployments, statefulsets, endpoints through the API; exec, port-forward and helm through the
+CLIs (kubectl/helm from taskpilot_dev.tools), always with an explicit context and namespace, so
+nothing ever acts on whatever the current context happens to be.
+The procedures built on it (replace a pod, scale, roll out) are in taskpilot_dev.rollouts; the fake
+API and CLIs the tests point it at are in taskpilot_dev.fakes.
 """
 
 from __future__ import annotations
@@ -14,22 +15,43 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kubernetes import client, config
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+# Contexts that name a cluster on this machine. Disruptive helpers (deleting pods, scaling) only
+# run against these unless the user names another one explicitly.
+LOCAL_CONTEXTS = frozenset({"minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack",
+                            "colima"})
+LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-")
 
 CommandRunner = Callable[[Sequence[str], float], str]
+
+
+class ClusterError(RuntimeError):
+    """A cluster call failed; the message says which call and why."""
 
 
 def run_command(argv: Sequence[str], timeout: float) -> str:
     """Run a CLI, return stdout; raise with stderr on failure."""
     completed = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
     if completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({completed.returncode}): {completed.stderr.strip()}")
+        raise ClusterError(f"{' '.join(argv)} failed ({completed.returncode}): {completed.stderr.strip()}")
     return completed.stdout
+
+
+def default_kubeconfig() -> str:
+    # Read KUBECONFIG now: the client library only looks at it once, at import time.
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+
+
+def is_local_context(name: str | None, allowed: Iterable[str] = ()) -> bool:
+    if not name:
+        return False
+    return (name in LOCAL_CONTEXTS or name in set(allowed)
+            or any(name.startswith(prefix) and len(name) > len(prefix) for prefix in LOCAL_CONTEXT_PREFIXES))
 
 
 @dataclass(frozen=True)
@@ -86,11 +108,11 @@ class PortForward:
         while time.monotonic() < deadline and not found:
             if self.process.poll() is not None:
                 error = self.process.stderr.read() if self.process.stderr else ""
-                raise RuntimeError(f"port-forward exited: {error.strip()}")
+                raise ClusterError(f"port-forward exited: {error.strip()}")
             time.sleep(0.05)
         if not found:
             self.close()
-            raise RuntimeError("port-forward did not report a local port in time")
+            raise ClusterError("port-forward did not report a local port in time")
         return found[0]
 
     def close(self) -> None:
@@ -116,16 +138,36 @@ class ClusterApi:
         self.helm_bin = helm
 
     @classmethod
-    def from_kubeconfig(cls, context: str | None, namespace: str, **kwargs) -> ClusterApi:
-        """Raises (config.ConfigException, OSError, ...) when no usable kubeconfig exists."""
-        # Read KUBECONFIG now: the client library only looks at it once, at import time.
-        config_file = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    def from_kubeconfig(cls, context: str | None, namespace: str, *, kubeconfig: str | None = None,
+                        **kwargs) -> ClusterApi:
+        """Context `context` (None: the current one). Raises config.ConfigException (and OSError) when
+        the kubeconfig is missing or has no such context."""
+        config_file = kubeconfig or default_kubeconfig()
         contexts, active = config.list_kube_config_contexts(config_file=config_file)
-        name = context or active["name"]
+        name = context or (active or {}).get("name", "")
         if name not in {c["name"] for c in contexts}:
-            raise config.ConfigException(f"context {name!r} not in kubeconfig")
+            raise config.ConfigException(f"context {name!r} not in kubeconfig {config_file}")
         api_client = config.new_client_from_config(config_file=config_file, context=name)
         return cls(api_client, context=name, namespace=namespace, **kwargs)
+
+    @classmethod
+    def local(cls, context: str | None, namespace: str, *, kubeconfig: str | None = None,
+              allow_contexts: Iterable[str] = (), why: str = "this changes the cluster", **kwargs) -> ClusterApi:
+        """Like from_kubeconfig, but refuse (ClusterError, before any request) a context that is
+        not a local cluster and not in `allow_contexts`."""
+        if context is None:
+            _, active = config.list_kube_config_contexts(config_file=kubeconfig or default_kubeconfig())
+            context = (active or {}).get("name", "")
+        if not is_local_context(context, allow_contexts):
+            raise ClusterError(f'kubectl context "{context}" is not a local cluster; {why}. '
+                               "Switch with `kubectl config use-context minikube` or pass --allow-context NAME.")
+        return cls.from_kubeconfig(context, namespace, kubeconfig=kubeconfig, **kwargs)
+
+    def _call(self, what: str, function: Callable, *args, **kwargs):
+        try:
+            return function(*args, _request_timeout=10, **kwargs)
+        except client.ApiException as error:
+            raise ClusterError(f"{what}: HTTP {error.status} {error.reason}") from None
 
     # -- reads ---------------------------------------------------------------------
     def namespace_exists(self, timeout: float = 5.0) -> bool:
@@ -138,18 +180,42 @@ class ClusterApi:
         return True
 
     def list_pods(self, selector: str | None = None) -> list[PodInfo]:
-        pods = self.core.list_namespaced_pod(self.namespace, label_selector=selector or "", _request_timeout=10)
+        pods = self._call(f"list pods in {self.namespace}", self.core.list_namespaced_pod, self.namespace,
+                          label_selector=selector or "")
         return [_pod_info(pod) for pod in pods.items]
 
+    def read_pod(self, name: str) -> PodInfo | None:
+        """The pod, or None when it does not exist (404)."""
+        try:
+            return _pod_info(self.core.read_namespaced_pod(name, self.namespace, _request_timeout=10))
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise ClusterError(f"read pod {self.namespace}/{name}: HTTP {error.status} {error.reason}") from None
+
     def deployment_status(self, name: str) -> WorkloadStatus:
-        return _workload_status(self.apps.read_namespaced_deployment(name, self.namespace, _request_timeout=10))
+        return _workload_status(self._call(f"read deployment {name}", self.apps.read_namespaced_deployment,
+                                           name, self.namespace))
+
+    def deployment_replicas(self, name: str) -> int:
+        """spec.replicas through the scale subresource (what `kubectl scale` reads)."""
+        scale = self._call(f"read {self.namespace}/{name}", self.apps.read_namespaced_deployment_scale,
+                           name, self.namespace)
+        return scale.spec.replicas
 
     def statefulset_status(self, name: str) -> WorkloadStatus:
-        return _workload_status(self.apps.read_namespaced_stateful_set(name, self.namespace, _request_timeout=10))
+        return _workload_status(self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set,
+                                           name, self.namespace))
 
     def ready_endpoints(self, service: str) -> list[str]:
-        """Names (or IPs) of the pods behind a Service that are ready to receive traffic."""
-        endpoints = self.core.read_namespaced_endpoints(service, self.namespace, _request_timeout=10)
+        """Names (or IPs) of the pods behind a Service that are ready to receive traffic ([] when the
+        Service has no Endpoints object yet)."""
+        try:
+            endpoints = self.core.read_namespaced_endpoints(service, self.namespace, _request_timeout=10)
+        except client.ApiException as error:
+            if error.status == 404:
+                return []
+            raise ClusterError(f"read endpoints of {service}: HTTP {error.status} {error.reason}") from None
         ready = []
         for subset in endpoints.subsets or []:
             for address in subset.addresses or []:
@@ -158,24 +224,24 @@ class ClusterApi:
 
     # -- writes --------------------------------------------------------------------
     def delete_pod(self, name: str) -> None:
-        self.core.delete_namespaced_pod(name, self.namespace, _request_timeout=10)
+        self._call(f"delete pod {self.namespace}/{name}", self.core.delete_namespaced_pod, name, self.namespace)
 
     def restart_deployment(self, name: str) -> None:
         """What `kubectl rollout restart deployment/<name>` does: stamp the pod template."""
         stamp = dt.datetime.now(dt.timezone.utc).isoformat()
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}}
-        self.apps.patch_namespaced_deployment(name, self.namespace, body, _request_timeout=10)
+        self._call(f"restart {name}", self.apps.patch_namespaced_deployment, name, self.namespace, body)
 
     def scale_deployment(self, name: str, replicas: int) -> None:
         """What `kubectl scale deployment/<name> --replicas=N` does (the scale subresource)."""
-        self.apps.patch_namespaced_deployment_scale(name, self.namespace, {"spec": {"replicas": replicas}},
-                                                    _request_timeout=10)
+        self._call(f"scale {name}", self.apps.patch_namespaced_deployment_scale, name, self.namespace,
+                   {"spec": {"replicas": replicas}})
 
     def helm_release_exists(self, release: str) -> bool:
         try:
             self.runner([self.helm_bin, "--kube-context", self.context, "status", release,
                          "--namespace", self.namespace], 60)
-        except RuntimeError:
+        except ClusterError:
             return False
         return True
 
@@ -197,15 +263,12 @@ class ClusterApi:
         return PortForward(argv)
 
 
-LOCAL_CONTEXT = re.compile(r"^(minikube|docker-desktop|rancher-desktop|colima|kind-.+|k3d-.+)$")
-
-
 def choose_context(contexts: list[str], current: str | None) -> tuple[str | None, str]:
-    """The cluster tests delete pods and restart deployments: without an explicit E2E_KUBE_CONTEXT
-    they only ever pick `minikube`, or a current context that is clearly a local cluster."""
+    """For disruptive tests without an explicit context: `minikube`, or a current context that is
+    clearly a local cluster; never a remote one."""
     if "minikube" in contexts:
         return "minikube", ""
-    if current and LOCAL_CONTEXT.match(current):
+    if is_local_context(current):
         return current, ""
     return None, (f"current context {current!r} is not a local cluster; set E2E_KUBE_CONTEXT={current} "
                   "to run the disruptive cluster tests against it") if current else "kubeconfig has no contexts"
@@ -213,7 +276,7 @@ def choose_context(contexts: list[str], current: str | None) -> tuple[str | None
 
 def connect(context: str | None, namespace: str, **kwargs) -> tuple[ClusterApi | None, str]:
     """(ClusterApi, "") for a reachable cluster that has the namespace, else (None, why not)."""
-    config_file = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    config_file = default_kubeconfig()
     if not any(os.path.exists(path) for path in config_file.split(os.pathsep)):
         return None, f"no kubeconfig ({config_file} does not exist; ./setup.sh creates a minikube cluster)"
     try:
@@ -234,15 +297,15 @@ def connect(context: str | None, namespace: str, **kwargs) -> tuple[ClusterApi |
 
 
 def _pod_info(pod: client.V1Pod) -> PodInfo:
-    statuses = pod.status.container_statuses or []
-    conditions = {c.type: c.status for c in (pod.status.conditions or [])}
+    statuses = pod.status.container_statuses or [] if pod.status else []
+    conditions = {c.type: c.status for c in ((pod.status.conditions if pod.status else None) or [])}
     owners = pod.metadata.owner_references or []
     return PodInfo(
         name=pod.metadata.name,
         uid=pod.metadata.uid,
-        phase=pod.status.phase or "Unknown",
+        phase=(pod.status.phase if pod.status else None) or "Unknown",
         ready=conditions.get("Ready") == "True",
-        restarts=sum(s.restart_count for s in statuses),
+        restarts=sum(s.restart_count or 0 for s in statuses),
         terminating=pod.metadata.deletion_timestamp is not None,
         labels=dict(pod.metadata.labels or {}),
         owner_kind=owners[0].kind if owners else None,
