@@ -235,7 +235,7 @@ def test_ci_and_update_settings_bound_the_pipeline():
 
 def test_ui_buttons_run_existing_helpers_on_existing_resources():
     model, resources = tilt()
-    assert set(model.ui_buttons) == {"persistence-check", "seed-demo", "scale-check", "psql"}
+    assert set(model.ui_buttons) == {"persistence-check", "reset-database", "seed-demo", "scale-check", "psql"}
     for name, button in model.ui_buttons.items():
         resource = button["location"].fields["component_id"]
         assert resource in resources

@@ -83,7 +83,8 @@ def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(contex
     """Tilt deploys to `context` (tilt up --context ...), whatever kubectl's current context is."""
     model, resources = tilt("up", context=context)
     commands = cluster_commands(model)
-    assert {"btn:persistence-check", "btn:scale-check", "btn:psql", "db-persistence-check"} <= set(commands)
+    assert {"btn:persistence-check", "btn:reset-database", "btn:scale-check", "btn:psql",
+            "db-persistence-check"} <= set(commands)
     for name, argv in commands.items():
         if name == "btn:psql":  # sh -c SCRIPT $0 $1 $2: the script uses "$1"/"$2", never the current context
             assert argv[-2:] == [context, "taskpilot"] and 'kubectl --context "$1" exec -n "$2"' in argv[2]
@@ -93,7 +94,7 @@ def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(contex
     assert resources["e2e"].local["env"]["E2E_KUBE_CONTEXT"] == context
 
 
-@pytest.mark.parametrize("script", ["db_persistence_check.py", "scale_check.py"])
+@pytest.mark.parametrize("script", ["db_persistence_check.py", "scale_check.py", "reset_database.py"])
 def test_the_helpers_accept_what_the_tiltfile_passes(script):
     model, _ = tilt("up", context="kind-taskpilot")
     argv = next(a for a in cluster_commands(model).values() if a[1:2] == [f"dev/{script}"])
@@ -113,6 +114,17 @@ def test_an_extra_allowed_context_is_passed_on_as_allowed(tmp_path):
     for name, argv in cluster_commands(model).items():
         if name != "btn:psql":
             assert option(argv, "--context") == "team-dev" and option(argv, "--allow-context") == "team-dev", name
+
+
+def test_reset_database_button_confirms_first_and_waits_for_the_app():
+    model, resources = tilt("up")
+    button = model.ui_buttons["reset-database"]
+    assert button["requires_confirmation"] is True
+    assert button["location"].fields["component_id"] == "postgresql" and "postgresql" in resources
+    argv = model.cmds["btn-reset-database"]["args"]
+    assert argv[1] == "dev/reset_database.py" and (REPO / argv[1]).is_file()
+    # Tilt's dialog is the confirmation; the helper then reports when the API is back on the forward
+    assert "--yes" in argv and option(argv, "--api-url") == "http://localhost:8000"
 
 
 # ---- cold start --------------------------------------------------------------------------------

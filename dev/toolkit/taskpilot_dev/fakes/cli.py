@@ -15,6 +15,8 @@ simulated world lives in $FAKE_STATE (JSON):
     api_server: URL                     (a FakeApiServer: `helm upgrade --reuse-values --set
                                          <component>.replicas=N` scales its deployments, as real helm would)
     dns: {name: ip}                     (what `kubectl exec POD -- python -c <lookup> NAMES` resolves)
+    exec: {"alembic upgrade head": argv} (what `kubectl exec POD -- <command>` runs on this machine instead,
+                                         e.g. the real migrations against a test database)
 
 The CLIs answer the way the real ones do for the calls the scripts make (exit codes included), and a
 kubectl/helm call without an explicit context acts on current_context, so a test can prove that a
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -185,6 +188,9 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         time.sleep(float(state.get("port_forward_seconds", 0.2)))
         return 1  # a real forward only ends when it drops
     if argv[:1] == ["exec"] and "--" in argv:
+        command = " ".join(argv[argv.index("--") + 1:])
+        if command in state.get("exec", {}):
+            return subprocess.run(state["exec"][command]).returncode
         names = argv[argv.index("--") + 4:]  # -- python -c SCRIPT NAMES...
         dns = state.get("dns", {})
         print("".join(f"{n} {dns[n]}\n" if n in dns else f"{n} FAILED [Errno -2] Name or service not known\n"
