@@ -217,6 +217,7 @@ def test_under_tilt_ci_every_check_runs_automatically_and_e2e_runs_last():
     # the suite targets the forwards and must not silently skip its cluster tests
     assert e2e["env"]["E2E_API_URL"] == "http://localhost:8000" and e2e["env"]["E2E_BASE_URL"] == "http://localhost:3000"
     assert e2e["env"]["E2E_REQUIRE_CLUSTER"] == "1" and e2e["env"]["E2E_NAMESPACE"] == "taskpilot"
+    assert e2e["env"]["E2E_INSIDE_TILT"] == "1"  # the tilt down/up cycle test must not take its own Tilt down
 
 
 def test_ci_and_update_settings_bound_the_pipeline():

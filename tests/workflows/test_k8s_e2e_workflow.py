@@ -149,3 +149,14 @@ def test_cold_start_figure_lands_in_the_job_summary(workflow, tmp_path):
         subprocess.run(["bash", "-c", step["run"]], cwd=work, env=env, check=True)
         assert expected in summary.read_text()
     assert (tmp_path / "with" / "artifacts" / "tilt-cold-start.json").exists()
+
+
+def test_the_tilt_down_up_cycle_runs_alone_before_the_suite(workflow):
+    steps = step_map(workflow)
+    names = list(steps)
+    cycle = steps["Data survives tilt down and tilt up"]
+    assert "pytest tests/e2e/test_tilt_cycle.py" in cycle["run"] and cycle["env"]["E2E_REQUIRE_CLUSTER"] == "1"
+    # after the cold-start figure was recorded (its tilt up writes a new one), before port-forward.sh holds 8000
+    assert names.index("Record the cold-start figure") < names.index("Data survives tilt down and tilt up") \
+        < names.index("Cluster e2e suite")
+    assert '-m "not tilt_cycle"' in steps["Cluster e2e suite"]["run"]
