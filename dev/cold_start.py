@@ -8,7 +8,8 @@ The Tiltfile runs it as the `cold-start` resource, after every automatic check p
 is the moment the stack went green. The start comes from the running Tilt itself (`tilt get
 session Tiltfile`: the engine's start time, which is when it began loading the Tiltfile).
 --record also writes the figure as JSON, for CI's job summary (tilt ci exits right after).
-Exit status: 0 with the figure, 1 when Tilt's session could not be read.
+Exit status: always 0: a figure that cannot be taken (Tilt's session unreadable) is reported as
+"cold start: unknown (why)" and must not turn `tilt ci` red.
 """
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         started = session_start(args.tilt)
     except SessionUnreadable as err:
-        print(f"cold start: unknown ({err})", file=sys.stderr)
-        return 1
+        print(f"cold start: unknown ({err})")
+        return 0
     green = datetime.now(timezone.utc)
     seconds = round((green - started).total_seconds(), 1)
     print(f"cold start: {seconds:.1f} s from the Tiltfile load to all checks green")

@@ -57,11 +57,13 @@ def test_reads_the_time_formats_tilt_prints(stamp):
     ('{"status": {}}', 0, "returned no status.startTime"),
 ])
 def test_says_why_when_the_session_cannot_be_read(tmp_path, stdout, code, reason):
-    proc = run(fake_tilt(tmp_path, stdout, code))
-    assert proc.returncode == 1
-    assert proc.stderr.startswith("cold start: unknown (") and reason in proc.stderr
+    record = tmp_path / "cold.json"
+    proc = run(fake_tilt(tmp_path, stdout, code), "--record", str(record))
+    assert proc.returncode == 0, "a missing figure must not fail tilt ci"
+    assert proc.stdout.startswith("cold start: unknown (") and reason in proc.stdout
+    assert not record.exists()
 
 
 def test_without_tilt_on_path(tmp_path):
     proc = run(tmp_path / "missing-tilt")
-    assert proc.returncode == 1 and "is not on PATH" in proc.stderr
+    assert proc.returncode == 0 and "is not on PATH" in proc.stdout
