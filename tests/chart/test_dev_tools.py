@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,18 @@ def test_debug_opens_debugpy_and_the_node_inspector_and_drops_liveness():
     # a process paused at a breakpoint must not be restarted by the kubelet
     assert "livenessProbe" not in backend and "livenessProbe" not in frontend
     assert backend["readinessProbe"] and backend["startupProbe"]["failureThreshold"] == 60
+
+
+def test_debug_render_passes_helm_lint_and_kubernetes_validate(tmp_path):
+    values = ["--values", str(cs.CHART_DIR / "values-dev.yaml"), "--set", "debug.enabled=true", "--set", "debug.wait=true"]
+    lint = cs.run_helm("lint", "--strict", str(cs.CHART_DIR), *values)
+    assert lint.returncode == 0 and "[WARNING]" not in lint.stdout, lint.stdout + lint.stderr
+    rendered = tmp_path / "debug.yaml"
+    rendered.write_text(cs.run_helm("template", FULL, *cs.template_args("dev", (*DEBUG_ON, "debug.wait=true"))[2:]).stdout)
+    proc = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", str(rendered)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed for resource deployment/taskpilot-ai-backend" in proc.stdout + proc.stderr
 
 
 def test_debug_wait_holds_the_backend_and_gives_the_startup_probe_time():
