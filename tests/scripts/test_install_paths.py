@@ -30,6 +30,13 @@ def test_the_kubernetes_floor_is_the_charts():
     assert common_sh("echo $MIN_VERSION_minikube $MIN_VERSION_helm $MIN_VERSION_kubectl") == "1.33.0 3.15.0 1.29.0"
 
 
+def test_the_setup_guide_states_the_same_floors():
+    guide = (REPO_ROOT / "docs" / "kubernetes-setup.md").read_text()
+    for tool, name in (("minikube", "minikube"), ("kubectl", "kubectl"), ("helm", "Helm")):
+        floor = common_sh(f"echo $MIN_VERSION_{tool}").rsplit(".", 1)[0]  # 1.33.0 -> 1.33
+        assert f"| {name} | {floor} |" in guide, f"docs/kubernetes-setup.md: {name} minimum is not {floor}"
+
+
 @pytest.mark.parametrize("tool,too_old,floor", [
     ("minikube", "v1.32.0", "1.33.0"),  # defaults to Kubernetes 1.28
     ("helm", "v3.14.4", "3.15.0"),      # helm template assumes Kubernetes 1.29: the chart refuses to render
