@@ -37,6 +37,8 @@ Environment:
   NO_COLOR, TRACE     no colours / print every command
 
 Safe to re-run: every step reuses what already exists. Remove everything with ./cleanup.sh.
+Switching between the Tilt path and --no-tilt needs the other one's objects removed first
+('tilt down' or 'helm uninstall'; both keep the database): the script stops and says which.
 USAGE
 }
 
