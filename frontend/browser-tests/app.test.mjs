@@ -95,8 +95,17 @@ describe("TaskPilot in a real browser", () => {
   test("sign up, then add, edit, complete, filter and delete tasks", async () => {
     const context = await newLocalContext(browser);
     const page = await context.newPage();
+    // The whole flow runs under the production CSP: any blocked script, style or request shows up here.
+    const cspViolations = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await withScreenshots("board crud", () => [page], async () => {
-      await page.goto(`${stack.frontendUrl}/`);
+      const document = await page.goto(`${stack.frontendUrl}/`);
+      const headers = document.headers();
+      assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+      assert.equal(headers["x-content-type-options"], "nosniff");
+      assert.equal(headers["referrer-policy"], "strict-origin-when-cross-origin");
       await page.getByRole("heading", { name: "Log in" }).waitFor();
       await page.getByRole("button", { name: "Create an account" }).click();
       await page.getByRole("heading", { name: "Create your account" }).waitFor();
@@ -147,6 +156,7 @@ describe("TaskPilot in a real browser", () => {
       await page.getByText("No tasks yet").waitFor();
       await page.reload();
       await page.getByText("No tasks yet").waitFor();
+      assert.deepEqual(cspViolations, []);
     });
     await context.close();
   });

@@ -18,8 +18,14 @@ PROD_SECRETS = (
     "secrets.databasePassword=prod-test-db-password",
     "secrets.openaiApiKey=sk-test-not-a-real-key",
 )
+# `helm template` cannot look up the cluster, so the chart refuses to generate secrets there: the
+# default profile gives them explicitly (as a GitOps render would).
+DEFAULT_SECRETS = (
+    "secrets.jwtSecret=default-test-jwt-secret-0123456789abcdef01",
+    "secrets.databasePassword=default-test-db-password",
+)
 PROFILES = {
-    "default": ((), ()),
+    "default": ((), DEFAULT_SECRETS),
     "dev": (("values-dev.yaml",), ()),
     "prod": (("values-prod.yaml",), PROD_SECRETS),
 }

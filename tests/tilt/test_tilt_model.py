@@ -115,7 +115,9 @@ def test_load_resolves_relative_extensions_and_runs_them_once(tmp_path):
 
 def test_helm_runs_real_helm_and_drops_chart_test_templates(tmp_path):
     chart = CHART_DIR
-    model, _ = run(tmp_path, f"k8s_yaml(helm('{chart}', name='taskpilot-ai', namespace='taskpilot'))\n")
+    # The dev values: the chart refuses to generate secrets in a render that cannot see the cluster.
+    dev_values = CHART_DIR / "values-dev.yaml"
+    model, _ = run(tmp_path, f"k8s_yaml(helm('{chart}', name='taskpilot-ai', namespace='taskpilot', values=['{dev_values}']))\n")
     kinds = {o["kind"] for o in model.k8s_objects}
     assert "StatefulSet" in kinds
     assert "Pod" not in kinds, "the chart's `helm test` pods are filtered out, as Tilt does"

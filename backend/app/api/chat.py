@@ -10,8 +10,16 @@ from app.api.deps import CurrentUser, SessionDep
 from app.models.conversation import MESSAGE_MAX_LENGTH
 from app.schemas.common import ERROR_RESPONSES, ErrorResponse, StorableText
 from app.services.assistant import conversations as conversation_service
+from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
+TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
+
+
+def turn_in_progress(busy: TurnInProgress) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
+    )
 
 ChatText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX_LENGTH), StorableText]
 
@@ -38,7 +46,10 @@ class ChatResponse(BaseModel):
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={404: {"model": ErrorResponse, "description": "No such conversation for this user"}},
+    responses={
+        404: {"model": ErrorResponse, "description": "No such conversation for this user"},
+        429: {"model": ErrorResponse, "description": "Another assistant turn of this user is still running"},
+    },
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
     try:
@@ -47,6 +58,8 @@ async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, req
         )
     except conversation_service.ConversationNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

@@ -5,9 +5,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
+from app.api.chat import turn_in_progress
 from app.api.deps import CurrentUser, SessionDep
 from app.schemas.common import ERROR_RESPONSES
 from app.services.assistant import chatkit_protocol as protocol
+from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
 
@@ -33,3 +35,5 @@ async def chatkit(request: Request, current: CurrentUser, session: SessionDep) -
         return JSONResponse(await protocol.handle_non_streaming(session, current.id, body))
     except protocol.ChatKitError as error:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None

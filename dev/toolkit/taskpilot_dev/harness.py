@@ -17,9 +17,11 @@ on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,19 +39,28 @@ from .paths import BACKEND_DIR, FRONTEND_DIR
 from .postgres import create_database, drop_database, free_port, start_postgres
 
 TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"
+# APP_ENV=prod refuses secrets published in the repo (like the one above): prod-mode servers get this one.
+PROD_JWT_SECRET = secrets.token_urlsafe(48)
 STARTUP_TIMEOUT_SECONDS = 90.0  # generous: CI machines can be busy
 STOP_TIMEOUT_SECONDS = 20.0
-# Every variable the backend reads (app/core/config.py); cleared from the inherited environment.
-BACKEND_ENV_VARS = (
-    "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DATABASE_URL", "JWT_SECRET",
-    "JWT_EXPIRES_MINUTES", "APP_ENV", "LOG_LEVEL", "CORS_ORIGINS", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-    "OPENAI_MODEL", "SHUTDOWN_DRAIN_SECONDS",
-)
+SETTINGS_SOURCE = BACKEND_DIR / "app" / "core" / "config.py"
+
+
+def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
+    """Every variable the backend's Settings reads, from its source (so this list cannot drift)."""
+    tree = ast.parse(source.read_text())
+    settings = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings")
+    return tuple(stmt.target.id.upper() for stmt in settings.body
+                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name))
+
+
+# Cleared from the inherited environment, so a developer's own settings never leak into a test server.
+BACKEND_ENV_VARS = settings_env_vars()
 FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY")
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 __all__ = [
-    "BACKEND_ENV_VARS", "STANDALONE_SERVER", "TEST_JWT_SECRET", "ServerProcess", "Stack", "alembic",
+    "BACKEND_ENV_VARS", "PROD_JWT_SECRET", "STANDALONE_SERVER", "TEST_JWT_SECRET", "ServerProcess", "Stack", "alembic",
     "backend_env", "backend_server", "create_database", "drop_database", "free_port", "frontend_server",
     "migrate", "stack", "start_backend", "start_frontend",
 ]
@@ -144,6 +155,8 @@ def start_backend(database_url: str, port: int | None = None, env: dict[str, str
     server_env = backend_env({"DATABASE_URL": database_url, "JWT_SECRET": TEST_JWT_SECRET, "APP_ENV": "dev",
                               "LOG_LEVEL": "INFO", "OPENAI_API_KEY": "", "PYTHONUNBUFFERED": "1"})
     server_env.update(env or {})
+    if server_env["APP_ENV"] != "dev" and server_env["JWT_SECRET"] == TEST_JWT_SECRET:
+        server_env["JWT_SECRET"] = PROD_JWT_SECRET
     argv = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
             "--timeout-graceful-shutdown", "15"]
     return _spawn("backend", port, argv, BACKEND_DIR, server_env, "/health", log_dir)
