@@ -138,6 +138,8 @@ def test_readme_plain_helm_install_loads_exactly_the_images_the_default_values_d
     assert "helm install taskpilot-ai helm/taskpilot-ai -n taskpilot" in result.mutations
     assert result.state["contexts"]["minikube"]["releases"] == {"taskpilot/taskpilot-ai": "helm/taskpilot-ai"}
     # the images the chart's default render runs (real helm template) are exactly those built and loaded
-    deployed = {c["image"] for doc in render_chart() if doc["kind"] in ("Deployment", "Job")
+    # (helm install looks the cluster up and generates the secrets; helm template is given them)
+    secrets = ("secrets.jwtSecret=" + "j" * 40, "secrets.databasePassword=test-db-password")
+    deployed = {c["image"] for doc in render_chart(set_values=secrets) if doc["kind"] in ("Deployment", "Job")
                 for c in doc["spec"]["template"]["spec"]["containers"] if c["image"].startswith("taskpilot-")}
     assert deployed and deployed == set(result.state["built_images"]) == set(result.state["loaded_images"])
