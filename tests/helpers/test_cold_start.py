@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from taskpilot_dev.tilt_session import parse_time
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dev" / "cold_start.py"
 
@@ -44,11 +46,7 @@ def test_prints_seconds_since_the_session_started_and_records_them(tmp_path):
 
 @pytest.mark.parametrize("stamp", ["2026-11-30T19:00:00Z", "2026-11-30T19:00:00.123456789Z", "2026-11-30T19:00:00.5+01:00"])
 def test_reads_the_time_formats_tilt_prints(stamp):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cold_start", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    parsed = module.parse_time(stamp)
+    parsed = parse_time(stamp)
     assert parsed.tzinfo is not None and parsed.minute == 0
 
 
