@@ -11,6 +11,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 _WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())  # none above U+3000
 _WHITESPACE_CLASS = "".join(f"\\u{ord(char):04X}" for char in _WHITESPACE)
@@ -47,6 +48,13 @@ def checked_text(field: str, value: Any, *, max_length: int, required: bool, str
         raise ValueError(f"{field} {error}") from None
 
 
+def _validate(value: Any, *, max_length: int, required: bool, strip: bool) -> str:
+    try:
+        return clean_text(value, max_length=max_length, required=required, strip=strip)
+    except ValueError as error:  # a plain message ("must not be empty"), without pydantic's "Value error, "
+        raise PydanticCustomError("invalid_text", str(error)) from None
+
+
 def text_field(max_length: int, *, required: bool, strip: bool, description: str | None = None) -> Any:
     """An Annotated str type whose JSON Schema (minLength, maxLength, pattern) states the clean_text rule."""
     return Annotated[
@@ -57,7 +65,7 @@ def text_field(max_length: int, *, required: bool, strip: bool, description: str
             description=f"{description} {TEXT_RULE}" if description else TEXT_RULE,
             json_schema_extra={"pattern": NOT_BLANK_STORABLE_PATTERN if required else STORABLE_PATTERN},
         ),
-        AfterValidator(partial(clean_text, max_length=max_length, required=required, strip=strip)),
+        AfterValidator(partial(_validate, max_length=max_length, required=required, strip=strip)),
     ]
 
 
