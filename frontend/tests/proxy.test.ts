@@ -72,7 +72,13 @@ describe("proxyRequest", () => {
   it("passes method, body, cookies and headers through and returns the backend's response", async () => {
     const request = new Request("http://localhost:3000/api/tasks?x=1", {
       method: "POST",
-      headers: { cookie: "taskpilot_session=tok", "content-type": "application/json", "x-request-id": "r1" },
+      headers: {
+        cookie: "taskpilot_session=tok",
+        "content-type": "application/json",
+        "x-request-id": "r1",
+        origin: "http://localhost:3000",
+        "sec-fetch-site": "same-origin",
+      },
       body: JSON.stringify({ title: "Buy milk" }),
     });
     const response = await proxyRequest(request, backendUrl);
@@ -87,6 +93,9 @@ describe("proxyRequest", () => {
     expect(last.headers["x-request-id"]).toBe("r1");
     expect(last.headers["x-forwarded-proto"]).toBe("http");
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+    // The backend's CSRF guard compares these with the forwarded host: they must reach it unchanged.
+    expect(last.headers.origin).toBe("http://localhost:3000");
+    expect(last.headers["sec-fetch-site"]).toBe("same-origin");
   });
 
   it("relays every Set-Cookie header separately", async () => {
