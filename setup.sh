@@ -80,8 +80,8 @@ install_python_helpers() {
       die "could not create $VENV_DIR." "Debian/Ubuntu: sudo apt-get install python3-venv"
   fi
   if [[ -f dev/requirements.txt ]]; then
-    run "$VENV_DIR/bin/pip" install --quiet -r dev/requirements.txt ||
-      die "pip could not install dev/requirements.txt." "check your network, then re-run ./setup.sh"
+    run "$VENV_DIR/bin/pip" install --quiet -r dev/requirements.txt -e dev/toolkit ||
+      die "pip could not install dev/requirements.txt and dev/toolkit." "check your network, then re-run ./setup.sh"
   else
     warn "dev/requirements.txt not found; skipping the Python helpers"
   fi

@@ -66,12 +66,13 @@ fi
 
 # ---------- Python environment (reused while the requirements files are unchanged) ----------
 REQS=(backend/requirements.txt backend/requirements-dev.txt dev/requirements.txt tests/requirements.txt)
-stamp=$(cd "$ROOT" && cat "${REQS[@]}" 2>/dev/null | sha256sum | cut -c1-16)
+stamp=$(cd "$ROOT" && cat "${REQS[@]}" dev/toolkit/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ]; then say "creating virtualenv $VENV"; python3 -m venv "$VENV"; fi
 if [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$stamp" ]; then
   say "installing Python requirements"
   req_args=(); for r in "${REQS[@]}"; do [ -f "$ROOT/$r" ] && req_args+=(-r "$ROOT/$r"); done
   "$VENV/bin/pip" install -q --disable-pip-version-check "${req_args[@]}"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT/dev/toolkit"
   echo "$stamp" > "$VENV/.requirements-stamp"
 fi
 export PATH="$VENV/bin:$PATH"
@@ -106,14 +107,14 @@ fi
 PG_DIR=""
 cleanup() {
   [ -n "$PG_DIR" ] || return 0
-  python "$ROOT/dev/testdb.py" stop --dir "$PG_DIR" >/dev/null 2>&1 || true
+  python -m taskpilot_dev.postgres stop --dir "$PG_DIR" >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
 }
 trap cleanup EXIT
 if [ -z "${TEST_DATABASE_URL:-}" ] && { wanted python || wanted browser; }; then
   PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/taskpilot-pg.XXXXXX")
   say "starting a throwaway PostgreSQL in $PG_DIR"
-  TEST_DATABASE_URL=$(python "$ROOT/dev/testdb.py" start --dir "$PG_DIR") || die "could not start PostgreSQL (see above)"
+  TEST_DATABASE_URL=$(python -m taskpilot_dev.postgres start --dir "$PG_DIR") || die "could not start PostgreSQL (see above)"
 fi
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-}"
 
@@ -124,7 +125,7 @@ fi
 
 # ---------- browser end-to-end (Chromium via playwright-core) ----------
 if wanted browser; then
-  run_tier browser bash -c "cd frontend && npm run -s e2e"
+  run_tier browser bash -c "cd frontend && npm run -s test:browser"
 fi
 
 # ---------- summary ----------

@@ -29,6 +29,8 @@ from app.core.db import dispose_engine
 from app.core.csrf import CookieCsrfGuard
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
+from app.core.readiness import SchemaReadiness
+from app.core.hashing import PasswordHashing
 from app.mcp.server import MCP_PATH, build_mcp_app
 from app.services.events import task_event_bus
 from app.services.tasks import InvalidTaskData
@@ -40,6 +42,8 @@ logger = logging.getLogger("taskpilot.app")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(dispose_engine)
+        stack.push_async_callback(app.state.readiness.dispose)
+        stack.callback(app.state.password_hashing.shutdown)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
         await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
@@ -146,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
+    app.state.readiness = SchemaReadiness(settings)
+    app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
     # Innermost: its 403/415 answers still get CORS headers and a request log line.
     app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)

@@ -1,4 +1,4 @@
-"""Offline interpreter (no OPENAI_API_KEY): each tool, each phrasing from the issue, unknown input, 422s."""
+"""Offline interpreter (no OPENAI_API_KEY): each tool, each documented phrasing, unknown input, 422s."""
 from __future__ import annotations
 
 import pytest

@@ -69,6 +69,22 @@ async def test_cookie_is_secure_when_request_came_over_https(client, create_user
     assert "secure" in response.headers["set-cookie"].lower()
 
 
+async def test_prod_cookie_is_always_secure(app, client, create_user):
+    """In prod a plain-http hop (or a client-set X-Forwarded-Proto: http) must not drop Secure."""
+    await create_user(email="prod@example.com", password=PASSWORD)
+    original = app.state.settings
+    app.state.settings = original.model_copy(update={"app_env": "prod"})
+    try:
+        for headers in ({}, {"X-Forwarded-Proto": "http"}):
+            response = await client.post(
+                "/api/auth/login", json={"email": "prod@example.com", "password": PASSWORD}, headers=headers
+            )
+            assert response.status_code == 200
+            assert "secure" in response.headers["set-cookie"].lower()
+    finally:
+        app.state.settings = original
+
+
 async def test_session_cookie_authenticates_and_logout_clears_it(client, create_user):
     await create_user(email="cookie@example.com", password=PASSWORD)
     login = await client.post("/api/auth/login", json={"email": "cookie@example.com", "password": PASSWORD})

@@ -1,7 +1,7 @@
 """MCP server at /mcp: the official `mcp` client over streamable HTTP against a real backend process."""
 from __future__ import annotations
 
-import harness
+from taskpilot_dev import harness
 import httpx
 import httpx2
 import pytest

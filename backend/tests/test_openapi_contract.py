@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-import requests
+import httpx
 
-import harness
+from taskpilot_dev import harness
 
 SEED = 20260401
 MAX_EXAMPLES = 25
@@ -45,7 +45,7 @@ def st_command(base_url: str, token: str, *extra: str) -> list[str]:
 
 
 def test_openapi_document_matches_the_server(database_url, tmp_path):
-    with harness.backend_server(database_url) as base_url, requests.Session() as http:
+    with harness.backend_server(database_url) as base_url, httpx.Client(timeout=30) as http:
         signup = http.post(f"{base_url}/api/auth/signup", json={"email": "contract@example.com", "password": "contract-pw"})
         assert signup.status_code == 201, signup.text
         token = signup.json()["access_token"]

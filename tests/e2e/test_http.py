@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from taskpilot_e2e import api
+from taskpilot_dev import api
 
 
 def test_health_endpoints_and_instance_header(backend_url):
@@ -23,7 +23,7 @@ def test_signup_login_me_and_rejections(backend_url):
     me = httpx.get(f"{backend_url}/api/auth/me", headers=user.headers, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == user.email
     login = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
-    assert login.status_code == 200 and login.json()["user"]["id"] == user.user_id
+    assert login.status_code == 200 and login.json()["user"]["id"] == user.id
     wrong = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": "not-it-123"}, timeout=30)
     assert wrong.status_code == 401 and wrong.json()["detail"]
     assert httpx.get(f"{backend_url}/api/tasks", timeout=10).status_code == 401

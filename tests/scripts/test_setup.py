@@ -16,7 +16,7 @@ def venv_steps(world) -> list[str]:
     venv = world.root / "venv"
     steps = [f"python3 -m venv {venv}"]
     if HAS_HELPER_REQUIREMENTS:
-        steps.append("venv-pip install --quiet -r dev/requirements.txt")
+        steps.append("venv-pip install --quiet -r dev/requirements.txt -e dev/toolkit")
     return steps
 
 

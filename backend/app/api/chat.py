@@ -11,8 +11,16 @@ from app.models.conversation import MESSAGE_MAX_LENGTH
 from app.schemas.common import error_responses
 from app.schemas.text import text_field
 from app.services.assistant import conversations as conversation_service
+from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"])
+TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
+
+
+def turn_in_progress(busy: TurnInProgress) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
+    )
 
 ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
 
@@ -39,7 +47,10 @@ class ChatResponse(BaseModel):
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses=error_responses(400, 401, 403, 404, 415, 422, 429, 503, s404="No such conversation for this user"),
+    responses=error_responses(
+        400, 401, 403, 404, 415, 422, 429, 503,
+        s404="No such conversation for this user", s429="Another assistant turn of this user is still running",
+    ),
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
     try:
@@ -48,6 +59,8 @@ async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, req
         )
     except conversation_service.ConversationNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

@@ -4,10 +4,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from app.api.chat import turn_in_progress
 from app.api.deps import CurrentUser, SessionDep
 from app.schemas.chatkit import ChatKitRequestBody
 from app.schemas.common import error_responses
 from app.services.assistant import chatkit_protocol as protocol
+from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"])
 
@@ -46,3 +48,5 @@ async def chatkit(body: ChatKitRequestBody, request: Request, current: CurrentUs
         return JSONResponse(await protocol.handle_non_streaming(session, current.id, chatkit_request))
     except protocol.ChatKitError as error:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None

@@ -30,7 +30,7 @@ from app.schemas.tasks import TaskRead
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, Subscription, TaskEventBus
 
-KEEPALIVE_SECONDS = 10  # comfortably under the 15 s ceiling proxies and the issue ask for
+KEEPALIVE_SECONDS = 10  # comfortably under the ~15 s idle timeouts of common proxies and load balancers
 RECONNECT_DELAY_MS = 2000  # the browser's EventSource reconnect delay
 SEND_TIMEOUT_SECONDS = 30  # a client that cannot take a message for this long is dropped
 SHUTDOWN_GRACE_SECONDS = 1.0  # on server shutdown the generator ends itself, so the response closes cleanly
