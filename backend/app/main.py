@@ -25,8 +25,8 @@ from app.api.deps import SESSION_COOKIE
 from app.api.openapi import contract_openapi
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
-from app.core.db import dispose_engine
 from app.core.csrf import CookieCsrfGuard
+from app.core.db import dispose_engine
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
 from app.core.readiness import SchemaReadiness
@@ -92,14 +92,15 @@ def _validation_message(errors: list[dict]) -> str:
     return f"{location}: {first.get('msg', 'invalid value')}" if location else str(first.get("msg", "Invalid request"))
 
 
+_HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(app: FastAPI, scope: dict) -> list[str]:
-    """Every method some route serves at this path (a 405 from one route only knows its own)."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**scope, "method": "GET"})
-        if match != Match.NONE and getattr(route, "methods", None):
-            methods |= set(route.methods)
-    return sorted(methods)
+    """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
+    return [
+        method for method in _HTTP_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -82,3 +82,11 @@ async def test_openapi_and_docs_are_served(client):
                  "/api/auth/logout", "/api/tasks", "/api/tasks/{task_id}"):
         assert path in schema["paths"], path
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_method_not_allowed_lists_every_method_of_the_path(client, user):
+    collection = await client.request("PUT", "/api/tasks", headers=user.headers)
+    assert error_body(collection, 405)["detail"] == "Method Not Allowed"
+    assert collection.headers["allow"] == "GET, POST"
+    item = await client.request("OPTIONS", "/api/tasks/1", headers=user.headers)
+    assert item.status_code == 405 and item.headers["allow"] == "DELETE, GET, PATCH"

@@ -133,6 +133,19 @@ describe("proxyRequest", () => {
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
   });
 
+  it("names the host the browser used (its Host header), which the browser's Origin is built from", async () => {
+    // Next builds request.url from its own idea of the server (localhost), not from the Host header.
+    const request = new Request("http://localhost:3000/api/tasks", {
+      method: "POST",
+      headers: { host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", "content-type": "application/json" },
+      body: "{}",
+    });
+    await proxyRequest(request, backendUrl);
+    const last = seen.at(-1)!;
+    expect(last.headers["x-forwarded-host"]).toBe("127.0.0.1:3000");
+    expect(last.headers.origin).toBe("http://127.0.0.1:3000");
+  });
+
   it("relays every Set-Cookie header separately", async () => {
     const response = await proxyRequest(new Request("http://localhost:3000/api/auth/login", { method: "POST", body: "{}" }), backendUrl);
     expect(response.headers.getSetCookie()).toEqual(["taskpilot_session=abc; HttpOnly; Path=/; SameSite=Lax", "other=1; Path=/"]);

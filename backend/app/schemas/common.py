@@ -33,7 +33,6 @@ ERROR_MEANINGS: dict[int, str] = {
     "Origin or Sec-Fetch-Site header (bearer-token clients are not affected)",
     404: "No such resource for this user",
     409: "Conflicts with existing data",
-    413: "Request body too large",
     415: "A request authenticated by the session cookie must send Content-Type: application/json",
     422: "Invalid input: detail names the first problem, errors lists them all",
     429: "Too many requests: wait Retry-After seconds",
