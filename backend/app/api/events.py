@@ -25,7 +25,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import CurrentUser
 from app.core.db import session_scope
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.schemas.tasks import TaskRead
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, Subscription, TaskEventBus
@@ -46,8 +46,11 @@ router = APIRouter(tags=["events"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
-        **ERROR_RESPONSES,
-        503: {"model": ErrorResponse, "description": "Real-time events are not available in this process"},
+        **error_responses(
+            401, 429, 503,
+            s429="Too many open event streams (for this user or this process): wait Retry-After seconds",
+            s503="Real-time events are not available in this process",
+        ),
     },
 )
 async def stream_events(
