@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
 from taskpilot_dev import harness
+from taskpilot_dev.paths import CHART_DIR
+
 from app.core.config import ConfigError, Settings
 
 
@@ -71,9 +73,8 @@ def _published_fixture_secrets() -> set[str]:
     import re
 
     sources = {
-        harness.REPO_ROOT / "helm" / "taskpilot-ai" / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
-        harness.REPO_ROOT / "dev" / "harness.py": r'TEST_JWT_SECRET = "([^"]+)"',
-        harness.REPO_ROOT / "frontend" / "e2e" / "support" / "stack.mjs": r'JWT_SECRET = "([^"]+)"',
+        CHART_DIR / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
+        Path(harness.__file__): r'TEST_JWT_SECRET = "([^"]+)"',
     }
     found = set()
     for path, pattern in sources.items():
