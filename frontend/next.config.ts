@@ -39,6 +39,10 @@ const nextConfig: NextConfig = {
   compress: false,
   // Our stylesheet is a few KB: inlining it removes a render-blocking request from the first paint (LCP).
   experimental: { inlineCss: true },
+  // `next dev` only: the hot-reload websocket (/_next/hmr) and dev assets answer pages served from
+  // these hosts. The dev stack has two doors, the 3000 forward (localhost or 127.0.0.1) and the
+  // ingress (http://localhost/); Next allows only localhost by itself.
+  allowedDevOrigins: ["localhost", "127.0.0.1"],
   // Every response: pages, static assets and the /api relay.
   async headers() {
     return [{ source: "/:path*", headers: SECURITY_HEADERS }];

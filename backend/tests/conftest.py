@@ -5,7 +5,7 @@ Fixtures others may use:
                       or a PostgreSQL this session started)
   database_url        the migrated test database (also exported as DATABASE_URL for in-process code)
   app                 the FastAPI app with its lifespan running (session-wide)
-  client              httpx.AsyncClient over ASGI against `app` (base_url http://testserver)
+  client              httpx.AsyncClient over ASGI against `app` (base_url http://testserver, same-origin Origin)
   create_user         async factory: `user = await create_user(email=None, password=..., name=None)`
                       -> TestUser(id, email, password, token, headers)
   user                one ready user (TestUser); `user.headers` has the bearer token
@@ -116,7 +116,8 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
 @pytest_asyncio.fixture
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    # Like the app's own pages: same-origin, so the session cookie it keeps passes the CSRF guard.
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}) as http:
         yield http
 
 

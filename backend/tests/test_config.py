@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
 from taskpilot_dev import harness
-from taskpilot_dev.paths import REPO_ROOT
+from taskpilot_dev.paths import CHART_DIR
+
 from app.core.config import ConfigError, Settings
 
 
@@ -72,8 +73,8 @@ def _published_fixture_secrets() -> set[str]:
     import re
 
     sources = {
-        REPO_ROOT / "helm" / "taskpilot-ai" / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
-        REPO_ROOT / "dev" / "toolkit" / "taskpilot_dev" / "harness.py": r'TEST_JWT_SECRET = "([^"]+)"',
+        CHART_DIR / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
+        Path(harness.__file__): r'TEST_JWT_SECRET = "([^"]+)"',
     }
     found = set()
     for path, pattern in sources.items():

@@ -68,6 +68,7 @@ async def sign_up(http: httpx.AsyncClient, base_url: str) -> Member:
         json={"email": f"events{next(_emails)}-{time.time_ns()}@example.com", "password": "correct-horse-battery"},
     )
     assert response.status_code == 201, response.text
+    http.cookies.clear()  # these tests authenticate with bearer tokens, never with the session cookie
     body = response.json()
     return Member(id=body["user"]["id"], token=body["access_token"])
 

@@ -88,7 +88,11 @@ async function main() {
     const signup = await setup.request.post(`${stack.frontendUrl}/api/auth/signup`, { data: { email, password: "benchmark-password" } });
     if (signup.status() !== 201) throw new Error(`signup failed: ${signup.status()} ${await signup.text()}`);
     for (let i = 1; i <= TASKS; i += 1) {
-      await setup.request.post(`${stack.frontendUrl}/api/tasks`, { data: { title: `Benchmark task ${i}`, description: "Some words" } });
+      // Same-origin, as the page would send it: the backend refuses cookie writes without Origin.
+      await setup.request.post(`${stack.frontendUrl}/api/tasks`, {
+        data: { title: `Benchmark task ${i}`, description: "Some words" },
+        headers: { origin: stack.frontendUrl },
+      });
     }
     const storageState = await setup.storageState(); // just the session cookie: no HTTP cache carries over
     await setup.close();

@@ -47,7 +47,12 @@ async function signUpThroughApi(context, email = uniqueEmail("api")) {
 }
 
 async function addTaskThroughApi(context, title) {
-  const response = await context.request.post(`${stack.frontendUrl}/api/tasks`, { data: { title } });
+  // With the page's session cookie, as the page itself would: the backend refuses cookie writes without
+  // a same-origin Origin (a browser adds it; this API client does not).
+  const response = await context.request.post(`${stack.frontendUrl}/api/tasks`, {
+    data: { title },
+    headers: { origin: stack.frontendUrl },
+  });
   assert.equal(response.status(), 201, await response.text());
 }
 

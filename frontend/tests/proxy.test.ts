@@ -82,7 +82,13 @@ describe("proxyRequest", () => {
   it("passes method, body, cookies and headers through and returns the backend's response", async () => {
     const request = new Request("http://localhost:3000/api/tasks?x=1", {
       method: "POST",
-      headers: { cookie: "taskpilot_session=tok", "content-type": "application/json", "x-request-id": "r1" },
+      headers: {
+        cookie: "taskpilot_session=tok",
+        "content-type": "application/json",
+        "x-request-id": "r1",
+        origin: "http://localhost:3000",
+        "sec-fetch-site": "same-origin",
+      },
       body: JSON.stringify({ title: "Buy milk" }),
     });
     const response = await proxyRequest(request, backendUrl);
@@ -97,6 +103,9 @@ describe("proxyRequest", () => {
     expect(last.headers["x-request-id"]).toBe("r1");
     expect(last.headers["x-forwarded-proto"]).toBe("http");
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+    // The backend's CSRF guard compares these with the forwarded host: they must reach it unchanged.
+    expect(last.headers.origin).toBe("http://localhost:3000");
+    expect(last.headers["sec-fetch-site"]).toBe("same-origin");
   });
 
   it("refuses a path that would leave /api/ and never calls the backend", async () => {
@@ -122,6 +131,19 @@ describe("proxyRequest", () => {
     expect(last.headers["x-real-ip"]).toBeUndefined();
     expect(last.headers["x-forwarded-proto"]).toBe("http");
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+  });
+
+  it("names the host the browser used (its Host header), which the browser's Origin is built from", async () => {
+    // Next builds request.url from its own idea of the server (localhost), not from the Host header.
+    const request = new Request("http://localhost:3000/api/tasks", {
+      method: "POST",
+      headers: { host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", "content-type": "application/json" },
+      body: "{}",
+    });
+    await proxyRequest(request, backendUrl);
+    const last = seen.at(-1)!;
+    expect(last.headers["x-forwarded-host"]).toBe("127.0.0.1:3000");
+    expect(last.headers.origin).toBe("http://127.0.0.1:3000");
   });
 
   it("relays every Set-Cookie header separately", async () => {

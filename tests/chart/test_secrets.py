@@ -7,12 +7,13 @@ import json
 
 import chart_support as cs
 import pytest
+from taskpilot_dev import tools
 
 FULL = cs.RELEASE  # release `taskpilot-ai` already contains the chart name
 
 
 def _template(*set_values: str, values_files: tuple[str, ...] = ()):
-    return cs.run_helm(*cs.k8s_tools.helm_template_args(values_files, set_values)[1:])
+    return cs.run_helm(*tools.helm_template_args(values_files, set_values)[1:])
 
 
 @pytest.mark.parametrize("missing", [

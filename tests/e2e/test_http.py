@@ -80,7 +80,8 @@ def test_frontend_serves_the_app(frontend_url):
 
 def test_frontend_proxy_carries_the_session_cookie(frontend_url):
     email = api.unique_email("proxy")
-    with httpx.Client(base_url=frontend_url, timeout=30) as browser:
+    # Like the app's page: same-origin Origin on every request (the backend refuses cookie writes without it).
+    with httpx.Client(base_url=frontend_url, timeout=30, headers={"Origin": frontend_url}) as browser:
         signup = browser.post("/api/auth/signup", json={"email": email, "password": api.PASSWORD})
         assert signup.status_code == 201, signup.text
         assert "taskpilot_session" in browser.cookies, "the proxy must pass Set-Cookie through"
@@ -88,7 +89,7 @@ def test_frontend_proxy_carries_the_session_cookie(frontend_url):
         assert created.status_code == 201
         assert [t["title"] for t in browser.get("/api/tasks").json()] == ["via the proxy"]
         assert browser.get("/api/auth/me").json()["email"] == email
-        assert browser.post("/api/auth/logout").status_code == 204
+        assert browser.post("/api/auth/logout", json={}).status_code == 204
         browser.cookies.clear()
         assert browser.get("/api/tasks").status_code == 401
 

@@ -217,6 +217,7 @@ def test_under_tilt_ci_every_check_runs_automatically_and_e2e_runs_last():
     # the suite targets the forwards and must not silently skip its cluster tests
     assert e2e["env"]["E2E_API_URL"] == "http://localhost:8000" and e2e["env"]["E2E_BASE_URL"] == "http://localhost:3000"
     assert e2e["env"]["E2E_REQUIRE_CLUSTER"] == "1" and e2e["env"]["E2E_NAMESPACE"] == "taskpilot"
+    assert e2e["env"]["E2E_INSIDE_TILT"] == "1"  # the tilt down/up cycle test must not take its own Tilt down
 
 
 def test_ci_and_update_settings_bound_the_pipeline():
@@ -235,7 +236,7 @@ def test_ci_and_update_settings_bound_the_pipeline():
 
 def test_ui_buttons_run_existing_helpers_on_existing_resources():
     model, resources = tilt()
-    assert set(model.ui_buttons) == {"persistence-check", "seed-demo", "scale-check", "psql"}
+    assert set(model.ui_buttons) == {"persistence-check", "reset-database", "seed-demo", "scale-check", "psql"}
     for name, button in model.ui_buttons.items():
         resource = button["location"].fields["component_id"]
         assert resource in resources
@@ -244,7 +245,7 @@ def test_ui_buttons_run_existing_helpers_on_existing_resources():
         assert cmd["dir"] == str(REPO)
         if cmd["args"][0].endswith("python") or cmd["args"][0] == "python3":
             assert (REPO / cmd["args"][1]).is_file()
-    psql = model.cmds["btn-psql"]["args"][-1]
+    psql = model.cmds["btn-psql"]["args"][2]  # sh -c SCRIPT psql CONTEXT NAMESPACE
     assert "statefulset/taskpilot-ai-postgresql" in psql and '"$SQL"' in psql
 
 

@@ -5,13 +5,13 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
 from app.core.hashing import HashingBusy
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.services import auth as auth_service
 from app.services.login_limits import LoginLimits, TooManyFailures
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
-THROTTLED = {429: {"model": ErrorResponse, "description": "Too many attempts; retry after `Retry-After` seconds"}}
+THROTTLED = "Too many attempts; retry after `Retry-After` seconds"
 
 
 def _too_many(detail: str, retry_after: int) -> HTTPException:
@@ -48,7 +48,7 @@ def _issue_session(request: Request, response: Response, user_id: int, token_ver
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses={409: {"model": ErrorResponse, "description": "Email already registered"}, **THROTTLED},
+    responses=error_responses(400, 403, 409, 415, 422, 429, 503, s409="Email already registered", s429=THROTTLED),
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
@@ -63,7 +63,11 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
-@router.post("/login", response_model=TokenResponse, responses={**ERROR_RESPONSES, **THROTTLED})
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=error_responses(400, 401, 403, 415, 422, 429, 503, s401="Incorrect email or password", s429=THROTTLED),
+)
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
         user = await auth_service.authenticate(
@@ -80,7 +84,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
-@router.get("/me", response_model=UserRead, responses=ERROR_RESPONSES)
+@router.get("/me", response_model=UserRead, responses=error_responses(401, 503))
 async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     user = await auth_service.get_user(session, current.id)
     if user is None:  # valid signature but the account is gone
@@ -88,7 +92,7 @@ async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 415))
 async def logout(request: Request, response: Response, current: OptionalUser) -> None:
     """Ends every session of the caller (all tokens issued so far, open event streams included) and
     clears the cookie. Without a valid token there is nothing to revoke: the cookie is cleared anyway."""

@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import AuthenticatedUser, CurrentUser
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, StreamLimitReached, Subscription, TaskEventBus
 
@@ -50,9 +50,11 @@ router = APIRouter(tags=["events"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
-        **ERROR_RESPONSES,
-        429: {"model": ErrorResponse, "description": "Too many open streams for this user or server (see Retry-After)"},
-        503: {"model": ErrorResponse, "description": "Real-time events are not available in this process"},
+        **error_responses(
+            401, 429, 503,
+            s429="Too many open event streams (for this user or this process): wait Retry-After seconds",
+            s503="Real-time events are not available in this process",
+        ),
     },
 )
 async def stream_events(

@@ -4,6 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.schemas.common import error_responses
+
 router = APIRouter(tags=["health"])
 
 
@@ -15,11 +17,13 @@ async def health() -> dict[str, str]:
 @router.get(
     "/health/ready",
     summary="Readiness",
-    responses={503: {"description": "Draining, database unreachable, or schema not yet at this image's migration head"}},
+    responses=error_responses(
+        503, s503="Draining, database unreachable, or schema not yet at this image's migration head"
+    ),
 )
 async def ready(request: Request) -> JSONResponse:
     if getattr(request.app.state, "draining", False):
-        return JSONResponse({"status": "draining"}, status_code=503)
+        return JSONResponse({"status": "draining", "detail": "Shutting down"}, status_code=503)
     readiness = await request.app.state.readiness.check()
     if not readiness.ready:
         return JSONResponse({"status": "unavailable", "detail": readiness.detail}, status_code=503)

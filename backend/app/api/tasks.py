@@ -4,15 +4,14 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import CurrentUser
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.schemas.tasks import TaskCreate, TaskRead, TaskUpdate
 from app.services import tasks as task_service
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
-NOT_FOUND_RESPONSE = {404: {"model": ErrorResponse, "description": "No such task for this user"}}
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+NO_SUCH_TASK = "No such task for this user"
 
 
 def _json(content: object, status_code: int = status.HTTP_200_OK) -> Response:
@@ -29,7 +28,7 @@ def _not_found(error: task_service.TaskNotFound) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
 
 
-@router.get("", response_model=list[TaskRead])
+@router.get("", response_model=list[TaskRead], responses=error_responses(401, 422, 503))
 async def list_tasks(
     request: Request,
     current: CurrentUser,
@@ -42,14 +41,16 @@ async def list_tasks(
     return _json(rows)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=error_responses(400, 401, 403, 415, 422, 503)
+)
 async def create_task(body: TaskCreate, request: Request, current: CurrentUser) -> Response:
     async with _pool(request).connection() as connection:
         task = await task_service.create_task(connection, current.id, title=body.title, description=body.description)
     return _json(task, status.HTTP_201_CREATED)
 
 
-@router.get("/{task_id}", response_model=TaskRead, responses=NOT_FOUND_RESPONSE)
+@router.get("/{task_id}", response_model=TaskRead, responses=error_responses(401, 404, 422, 503, s404=NO_SUCH_TASK))
 async def get_task(task_id: int, request: Request, current: CurrentUser) -> Response:
     try:
         async with _pool(request).connection() as connection:
@@ -58,14 +59,11 @@ async def get_task(task_id: int, request: Request, current: CurrentUser) -> Resp
         raise _not_found(error) from None
 
 
-@router.patch("/{task_id}", response_model=TaskRead, responses=NOT_FOUND_RESPONSE)
+@router.patch(
+    "/{task_id}", response_model=TaskRead, responses=error_responses(400, 401, 403, 404, 415, 422, 503, s404=NO_SUCH_TASK)
+)
 async def update_task(task_id: int, body: TaskUpdate, request: Request, current: CurrentUser) -> Response:
-    given = {field: getattr(body, field) for field in body.model_fields_set}
-    null_fields = [field for field in ("title", "completed") if field in given and given[field] is None]
-    if null_fields:  # only description may be cleared
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", field), "msg": "may not be null", "input": None} for field in null_fields]
-        )
+    given = {field: getattr(body, field) for field in body.model_fields_set}  # only description may be null
     try:
         async with _pool(request).connection() as connection:
             task = await task_service.update_task(connection, current.id, task_id, **given)
@@ -74,7 +72,9 @@ async def update_task(task_id: int, body: TaskUpdate, request: Request, current:
     return _json(task)
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND_RESPONSE)
+@router.delete(
+    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404, 422, 503, s404=NO_SUCH_TASK)
+)
 async def delete_task(task_id: int, request: Request, current: CurrentUser) -> Response:
     try:
         async with _pool(request).connection() as connection:

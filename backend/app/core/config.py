@@ -14,8 +14,8 @@ MIN_PROD_SECRET_LENGTH = 32
 PUBLISHED_SECRETS = frozenset({
     "dev-only-jwt-secret-change-me-0123456789abcdef",  # helm/taskpilot-ai/values-dev.yaml
     "dev-only-db-password",  # helm/taskpilot-ai/values-dev.yaml
-    "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/harness.py
-    "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # frontend/e2e/support/stack.mjs
+    "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/toolkit/taskpilot_dev/harness.py
+    "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # the browser tests' stack in the git history
 })
 
 

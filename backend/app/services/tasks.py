@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utc_now
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.schemas.text import checked_text
 from app.services import events
 
 TaskDB = AsyncConnection | AsyncSession
@@ -56,33 +57,21 @@ class InvalidTaskData(ValueError):
     """Input the REST schemas would reject; raised for callers that skip them (tools, MCP)."""
 
 
+def _clean(field: str, value: object, *, max_length: int, required: bool, strip: bool) -> str:
+    try:
+        return checked_text(field, value, max_length=max_length, required=required, strip=strip)
+    except ValueError as error:
+        raise InvalidTaskData(str(error)) from None
+
+
 def _clean_title(title: object) -> str:
-    if not isinstance(title, str) or not title.strip():
-        raise InvalidTaskData("title must be a non-empty string")
-    title = title.strip()
-    if len(title) > TITLE_MAX_LENGTH:
-        raise InvalidTaskData(f"title must be at most {TITLE_MAX_LENGTH} characters")
-    return _storable(title, "title")
+    return _clean("title", title, max_length=TITLE_MAX_LENGTH, required=True, strip=True)
 
 
 def _clean_description(description: object) -> str | None:
     if description is None:
         return None
-    if not isinstance(description, str):
-        raise InvalidTaskData("description must be a string or null")
-    if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise InvalidTaskData(f"description must be at most {DESCRIPTION_MAX_LENGTH} characters")
-    return _storable(description, "description")
-
-
-def _storable(value: str, field: str) -> str:
-    if "\x00" in value:
-        raise InvalidTaskData(f"{field} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidTaskData(f"{field} must be valid Unicode text") from error
-    return value
+    return _clean("description", description, max_length=DESCRIPTION_MAX_LENGTH, required=False, strip=False)
 
 
 def _check_id(task_id: int) -> None:
@@ -236,7 +225,7 @@ def _like_pattern(text: str) -> str:
 
 async def find_tasks_by_title(db: TaskDB, user_id: int, text: str) -> list[TaskRow]:
     """The user's tasks whose title contains text (case-insensitive), newest first."""
-    pattern = _like_pattern(_storable(text, "text"))
+    pattern = _like_pattern(_clean("text", text, max_length=TITLE_MAX_LENGTH, required=True, strip=False))
     async with (await _connection(db)).cursor(row_factory=class_row(TaskRow)) as cursor:
         await cursor.execute(_FIND_SQL, (user_id, pattern, MAX_SEARCH_RESULTS), prepare=True)
         return await cursor.fetchall()

@@ -207,6 +207,26 @@ class ClusterApi:
         return _workload_status(self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set,
                                            name, self.namespace))
 
+    def statefulset_replicas(self, name: str) -> int:
+        scale = self._call(f"read {self.namespace}/{name}", self.apps.read_namespaced_stateful_set_scale,
+                           name, self.namespace)
+        return scale.spec.replicas
+
+    def statefulset_claims(self, name: str, replicas: int) -> list[str]:
+        """Names of the PVCs the StatefulSet's volumeClaimTemplates give pods 0..replicas-1."""
+        statefulset = self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set, name, self.namespace)
+        templates = statefulset.spec.volume_claim_templates or []
+        return [f"{t.metadata.name}-{name}-{ordinal}" for t in templates for ordinal in range(replicas)]
+
+    def pvc_uid(self, name: str) -> str | None:
+        """The claim's uid, or None when it does not exist (404)."""
+        try:
+            return self.core.read_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=10).metadata.uid
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise ClusterError(f"read pvc {self.namespace}/{name}: HTTP {error.status} {error.reason}") from None
+
     def ready_endpoints(self, service: str) -> list[str]:
         """Names (or IPs) of the pods behind a Service that are ready to receive traffic ([] when the
         Service has no Endpoints object yet)."""
@@ -236,6 +256,18 @@ class ClusterApi:
         """What `kubectl scale deployment/<name> --replicas=N` does (the scale subresource)."""
         self._call(f"scale {name}", self.apps.patch_namespaced_deployment_scale, name, self.namespace,
                    {"spec": {"replicas": replicas}})
+
+    def scale_statefulset(self, name: str, replicas: int) -> None:
+        self._call(f"scale {name}", self.apps.patch_namespaced_stateful_set_scale, name, self.namespace,
+                   {"spec": {"replicas": replicas}})
+
+    def delete_pvc(self, name: str) -> None:
+        """Delete a claim (its volume goes with it under the usual Delete reclaim policy); a missing one is fine."""
+        try:
+            self.core.delete_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=10)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise ClusterError(f"delete pvc {self.namespace}/{name}: HTTP {error.status} {error.reason}") from None
 
     def helm_release_exists(self, release: str) -> bool:
         try:

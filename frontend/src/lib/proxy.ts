@@ -89,8 +89,10 @@ function forwardedRequestHeaders(request: Request): Headers {
     if (!REQUEST_HEADERS_NOT_FORWARDED.has(lower) && !lower.startsWith("x-forwarded-")) headers.set(name, value);
   });
   // Only what this server saw itself (the backend marks its cookie Secure when the browser used https).
+  // The host is the Host header the browser sent: the backend compares it with the browser's Origin
+  // (CSRF guard), and Next's request.url may name another spelling of this server (localhost).
   const incoming = new URL(request.url);
-  headers.set("x-forwarded-host", incoming.host);
+  headers.set("x-forwarded-host", request.headers.get("host") ?? incoming.host);
   headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   return headers;
 }

@@ -232,6 +232,10 @@ topologySpreadConstraints:
 {{- if ge (int $f.preStopSleepSeconds) (int $f.terminationGracePeriodSeconds) }}
 {{- fail (printf "frontend.terminationGracePeriodSeconds (%v) must exceed frontend.preStopSleepSeconds (%v)" $f.terminationGracePeriodSeconds $f.preStopSleepSeconds) }}
 {{- end }}
+{{- /* debugpy exists only in the dev image, and an open debugger port is remote code execution */}}
+{{- if and .Values.debug.enabled (ne $b.config.appEnv "dev") }}
+{{- fail "debug.enabled needs backend.config.appEnv=dev: debuggers are for the dev images on a local cluster (values-dev.yaml)" }}
+{{- end }}
 {{- /* the backend refuses to start in prod with a short JWT secret (app/core/config.py) */}}
 {{- if and (eq $b.config.appEnv "prod") .Values.secrets.jwtSecret (lt (len .Values.secrets.jwtSecret) 32) }}
 {{- fail "secrets.jwtSecret must be at least 32 characters when backend.config.appEnv=prod (the backend refuses shorter ones)" }}

@@ -7,7 +7,9 @@ simulated world lives in $FAKE_STATE (JSON):
 
     minikube: "running" | "stopped" | "absent"
     current_context: str | null
-    contexts: {name: {"namespaces": [...], "releases": {"ns/name": chart}}}
+    contexts: {name: {"namespaces": [...], "releases": {"ns/name": chart},
+                      "kube_version": "v1.30.0",           (the API server's; default below)
+                      "tilt_namespaces": [...]}}           (where `tilt up` applied the chart's objects)
     docker_daemon: bool, docker_ncpu: int, docker_mem_bytes: int
     versions: {tool: "vX.Y.Z"}          (overrides the defaults below)
     port_forward_seconds: float         (how long a fake port-forward lives before "dropping")
@@ -15,6 +17,8 @@ simulated world lives in $FAKE_STATE (JSON):
     api_server: URL                     (a FakeApiServer: `helm upgrade --reuse-values --set
                                          <component>.replicas=N` scales its deployments, as real helm would)
     dns: {name: ip}                     (what `kubectl exec POD -- python -c <lookup> NAMES` resolves)
+    exec: {"alembic upgrade head": argv} (what `kubectl exec POD -- <command>` runs on this machine instead,
+                                         e.g. the real migrations against a test database)
 
 The CLIs answer the way the real ones do for the calls the scripts make (exit codes included), and a
 kubectl/helm call without an explicit context acts on current_context, so a test can prove that a
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -40,6 +45,11 @@ DEFAULT_VERSIONS = {
     "python3": "3.11.7",
 }
 MINIKUBE_PROFILE = "minikube"
+DEFAULT_KUBE_VERSION = "v1.30.0"
+# What `tilt up` applies (each labelled app.kubernetes.io/managed-by=tilt, as Tilt labels every object).
+TILT_OBJECTS = ("deployment.apps/taskpilot-ai-backend", "deployment.apps/taskpilot-ai-frontend",
+                "statefulset.apps/taskpilot-ai-postgresql", "job.batch/taskpilot-ai-migrations",
+                "service/backend-service", "service/frontend-service", "service/postgresql-service")
 
 
 def load_state() -> dict:
@@ -135,6 +145,9 @@ def cluster_for(state: dict, context: str) -> dict | None:
 def kubectl(state: dict, argv: list[str], context: str | None) -> int:
     if argv[:1] == ["version"]:
         print(f"Client Version: {version(state, 'kubectl')}\nKustomize Version: v5.0.4-0.20230601165947-6ce0bf390ce3")
+        cluster = cluster_for(state, context) if context in state["contexts"] else None
+        if "--client" not in argv and cluster is not None:
+            print(f"Server Version: {cluster.get('kube_version', DEFAULT_KUBE_VERSION)}")
         return 0
     if argv[:2] == ["config", "current-context"]:
         if not state.get("current_context"):
@@ -168,6 +181,10 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         cluster["releases"] = {k: v for k, v in cluster["releases"].items() if not k.startswith(argv[2] + "/")}
         print(f'namespace "{argv[2]}" deleted')
         return 0
+    if argv[:1] == ["get"] and pop_option(argv, "-l", "--selector") == "app.kubernetes.io/managed-by=tilt":
+        if namespace in cluster.get("tilt_namespaces", []):
+            print("\n".join(TILT_OBJECTS))
+        return 0
     if argv[:2] == ["rollout", "status"]:
         if not any(key.startswith(namespace + "/") for key in cluster["releases"]):
             return fail(f'Error from server (NotFound): {argv[2].replace("/", "s.apps ")} not found')
@@ -185,6 +202,9 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         time.sleep(float(state.get("port_forward_seconds", 0.2)))
         return 1  # a real forward only ends when it drops
     if argv[:1] == ["exec"] and "--" in argv:
+        command = " ".join(argv[argv.index("--") + 1:])
+        if command in state.get("exec", {}):
+            return subprocess.run(state["exec"][command]).returncode
         names = argv[argv.index("--") + 4:]  # -- python -c SCRIPT NAMES...
         dns = state.get("dns", {})
         print("".join(f"{n} {dns[n]}\n" if n in dns else f"{n} FAILED [Errno -2] Name or service not known\n"
@@ -225,7 +245,14 @@ def helm(state: dict, argv: list[str], context: str | None) -> int:
             print(f"NAME: {argv[1]}\nNAMESPACE: {namespace}\nSTATUS: deployed")
             return 0
         return fail("Error: release: not found")
-    if argv[:1] == ["upgrade"] and "--install" in argv:
+    if argv[:1] == ["install"] or (argv[:1] == ["upgrade"] and "--install" in argv):
+        if argv[:1] == ["install"] and f"{namespace}/{positional_args(argv[1:])[0]}" in cluster["releases"]:
+            return fail("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
+        if namespace in cluster.get("tilt_namespaces", []):  # what real Helm says about Tilt's objects
+            return fail('Error: rendered manifests contain a resource that already exists. Unable to continue with '
+                        'install: Service "backend-service" in namespace "taskpilot" exists and cannot be imported '
+                        'into the current release: invalid ownership metadata; label validation error: missing key '
+                        '"app.kubernetes.io/managed-by": must be set to "Helm"')
         if namespace not in cluster["namespaces"]:
             return fail(f'Error: create: failed to create: namespaces "{namespace}" not found')
         release, chart = positional_args(argv[1:])[:2]
@@ -282,6 +309,7 @@ def docker(state: dict, argv: list[str]) -> int:
             print("Server:\n Containers: 3\n Server Version: 26.1.4")
         return 0
     if argv[:1] == ["build"]:
+        state.setdefault("built_images", []).append(pop_option(argv, "-t", "--tag"))
         print("Successfully built 0123456789ab")
         return 0
     return fail(f"fake docker: unsupported {argv}")
@@ -291,7 +319,14 @@ def tilt(state: dict, argv: list[str]) -> int:
     if argv[:1] == ["version"]:
         print(f"{version(state, 'tilt')}, built 2024-06-12")
         return 0
-    if argv[:1] in (["up"], ["ci"]):
+    context = pop_option(argv, "--context") or state.get("current_context")
+    if argv[:1] in (["up"], ["ci"], ["down"]) and context in state["contexts"]:
+        applied = state["contexts"][context].setdefault("tilt_namespaces", [])
+        if argv[:1] == ["down"]:
+            applied.clear()
+        elif "taskpilot" not in applied:
+            applied.append("taskpilot")  # the Tiltfile's namespace
+    if argv[:1] in (["up"], ["ci"], ["down"]):
         return 0
     return fail(f"fake tilt: unsupported {argv}")
 

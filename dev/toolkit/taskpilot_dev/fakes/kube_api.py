@@ -1,10 +1,13 @@
 """The fake Kubernetes API: a small HTTP server on 127.0.0.1 speaking the real REST shapes.
 
 It serves the calls ClusterApi makes — namespace read, pod list/read/delete, deployment read/patch,
-deployment scale read/patch, statefulset read, endpoints read — with a toy controller behind them:
+deployment and statefulset scale read/patch, statefulset read, PVC read/delete, endpoints read — with
+a toy controller behind them:
 deleted pods are replaced (a StatefulSet pod under the same name, after an optional hook such as
 restarting a real PostgreSQL), deployments roll (new pods become Ready after `ready_delay`, old ones
-then terminate), endpoints list Ready pods. The real kubernetes client talks to it, so request paths,
+then terminate), endpoints list Ready pods, a StatefulSet scaled to 0 stops its pod, a deleted PVC
+goes once no pod uses it (after an optional hook such as wiping a real database) and scaling back up
+creates a fresh one. The real kubernetes client talks to it, so request paths,
 bodies and response parsing are all exercised.
 
     cluster = FakeCluster()
@@ -68,15 +71,19 @@ class FakeCluster:
     on_pod_deleted: called (on a thread) once a deleted StatefulSet pod is gone and before its
     replacement appears — what a pod restart does to the process inside it.
     recreate: False makes the StatefulSet controller never bring a deleted pod back.
+    on_volume_deleted: called (on a thread) once a deleted PVC is gone and before a new pod (with a
+    new, empty claim) appears — what losing the volume does to the database on it.
     stuck: new pods never become Ready (a broken rollout).
     """
 
     def __init__(self, namespace: str = "taskpilot", ready_delay: float = 0.3, termination_delay: float = 0.3,
-                 on_pod_deleted: Callable[[], None] | None = None) -> None:
+                 on_pod_deleted: Callable[[], None] | None = None,
+                 on_volume_deleted: Callable[[], None] | None = None) -> None:
         self.namespace = namespace
         self.namespaces = {"default", "kube-system", namespace}
         self.ready_delay, self.termination_delay = ready_delay, termination_delay
         self.on_pod_deleted = on_pod_deleted
+        self.on_volume_deleted = on_volume_deleted
         self.recreate = True
         self.stuck = False
         self.error: BaseException | None = None  # raised by on_pod_deleted
@@ -91,11 +98,15 @@ class FakeCluster:
         self.services = {"frontend-service": "taskpilot-frontend", "backend-service": "taskpilot-backend",
                          "postgresql-service": "taskpilot-postgresql"}
         self.pods: dict[str, FakePod] = {}
+        # PVC name -> {"uid", "deleting"}: the StatefulSet's volumeClaimTemplates claim ("data")
+        self.claims: dict[str, dict] = {}
         self.pods["taskpilot-ai-migrations-x1"] = FakePod("taskpilot-ai-migrations-x1", "taskpilot-migrations", "Job",
                                                           phase="Succeeded")
         for workload in self.workloads.values():
             for _ in range(workload.replicas):
                 self._create_pod(workload, ready_now=True)
+            if workload.kind == "StatefulSet":
+                self.claims[self._claim_name(workload)] = {"uid": str(uuid.uuid4()), "deleting": False}
 
     def paths(self, method: str) -> list[str]:
         """Request paths of one HTTP method, in order."""
@@ -117,10 +128,13 @@ class FakeCluster:
     def _live(self, workload: FakeWorkload) -> list[FakePod]:
         return [p for p in self.pods.values() if p.app == workload.app and p.deleting_at is None]
 
-    def _run_hook(self, workload: FakeWorkload) -> None:
+    def _claim_name(self, workload: FakeWorkload) -> str:
+        return f"data-{workload.name}-0"
+
+    def _run_hook(self, workload: FakeWorkload, hook: Callable[[], None] | None = None) -> None:
         try:
-            if self.on_pod_deleted is not None:
-                self.on_pod_deleted()
+            if hook is not None:
+                hook()
         except BaseException as error:  # noqa: BLE001 - surfaced to the test through .error
             self.error = error
         finally:
@@ -135,12 +149,22 @@ class FakeCluster:
                 workload = next((w for w in self.workloads.values() if w.app == pod.app), None)
                 if workload is not None and workload.kind == "StatefulSet":
                     workload.replacing = True
-                    threading.Thread(target=self._run_hook, args=(workload,), daemon=True).start()
+                    threading.Thread(target=self._run_hook, args=(workload, self.on_pod_deleted), daemon=True).start()
         for workload in self.workloads.values():
             live = self._live(workload)
             if workload.kind == "StatefulSet":
-                if (self.recreate and not workload.replacing and not live
+                claim = self._claim_name(workload)
+                if workload.replicas == 0:
+                    for pod in live:
+                        pod.deleting_at = now + self.termination_delay
+                if (self.claims.get(claim, {}).get("deleting") and f"{workload.name}-0" not in self.pods
+                        and not workload.replacing):  # pvc-protection: gone once no pod uses it
+                    del self.claims[claim]
+                    workload.replacing = True
+                    threading.Thread(target=self._run_hook, args=(workload, self.on_volume_deleted), daemon=True).start()
+                if (self.recreate and workload.replicas > 0 and not workload.replacing and not live
                         and f"{workload.name}-0" not in self.pods):
+                    self.claims.setdefault(claim, {"uid": str(uuid.uuid4()), "deleting": False})
                     self._create_pod(workload)
                 continue
             new = [p for p in live if p.template == workload.template]
@@ -192,6 +216,7 @@ class FakeCluster:
         spec = {"replicas": workload.replicas, "selector": selector, "template": template}
         if workload.kind == "StatefulSet":
             spec["serviceName"] = "postgresql-service"
+            spec["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]
         return {
             "apiVersion": "apps/v1", "kind": workload.kind,
             "metadata": {"name": workload.name, "namespace": self.namespace, "generation": workload.generation},
@@ -273,6 +298,19 @@ class _Handler(BaseHTTPRequestHandler):
                         cluster.reconcile()
                     if method in ("GET", "PATCH"):
                         return self._send(200, cluster.workload_json(workload))
+            if method in ("GET", "DELETE") and (
+                    m := re.fullmatch(rf"/api/v1/namespaces/{ns}/persistentvolumeclaims/([^/]+)", url.path)):
+                claim = cluster.claims.get(m.group(1))
+                if claim is None:
+                    return self._not_found(f'persistentvolumeclaims "{m.group(1)}"')
+                if method == "DELETE":
+                    claim["deleting"] = True
+                    cluster.reconcile()
+                metadata = {"name": m.group(1), "namespace": ns, "uid": claim["uid"]}
+                if claim["deleting"]:
+                    metadata.update(deletionTimestamp="2026-01-01T00:00:00Z", finalizers=["kubernetes.io/pvc-protection"])
+                return self._send(200, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata,
+                                        "spec": {"accessModes": ["ReadWriteOnce"]}, "status": {"phase": "Bound"}})
             if method == "GET" and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/endpoints/([^/]+)", url.path)):
                 if m.group(1) in cluster.services:
                     return self._send(200, cluster.endpoints_json(m.group(1)))
@@ -308,14 +346,7 @@ class FakeApiServer:
 
     def write_kubeconfig(self, path: Path, context: str = "minikube", current: bool = True) -> Path:
         """A kubeconfig whose context `context` points here (current unless current=False)."""
-        path.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": context if current else "",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
-            "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake",
-                                                       "namespace": self.cluster.namespace}}],
-        }))
-        return path
+        return write_kubeconfig(path, {context: self}, current=context if current else "")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -326,3 +357,16 @@ class FakeApiServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_kubeconfig(path: Path, servers: dict[str, FakeApiServer], current: str) -> Path:
+    """A kubeconfig with one context per fake server (e.g. a local one and a "remote" one that must
+    never be called), `current` being kubectl's current context."""
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": current,
+        "clusters": [{"name": name, "cluster": {"server": server.url}} for name, server in servers.items()],
+        "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": "fake", "namespace": server.cluster.namespace}}
+                     for name, server in servers.items()],
+    }))
+    return path
