@@ -40,26 +40,38 @@ class SessionAuth(SecurityBase):
     Declared as a security scheme so /docs and the OpenAPI document show how to authenticate.
     """
 
-    def __init__(self, *, required: bool = True) -> None:
+    def __init__(self) -> None:
         self.model = HTTPBearerModel(
             description=f"Access token from /api/auth/login or /signup (browsers send the {SESSION_COOKIE} cookie instead)"
         )
         self.scheme_name = "HTTPBearer"
-        self.required = required
 
-    async def __call__(self, request: Request) -> AuthenticatedUser | None:  # async: no threadpool hop
-        token = bearer_token(request.headers.get("authorization")) or request.cookies.get(SESSION_COOKIE)
-        if not token:
-            if self.required:
-                raise unauthorized()
-            return None
-        try:
-            claims = await request.app.state.authenticator.authenticate(token)
-        except InvalidToken:
-            if self.required:
-                raise unauthorized("Invalid or expired token") from None
-            return None
-        return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
+    async def __call__(self, request: Request) -> AuthenticatedUser:  # async: no threadpool hop
+        user = await authenticate_request(request)
+        if user is None:
+            raise unauthorized()
+        return user
+
+
+async def authenticate_request(request: Request) -> AuthenticatedUser | None:
+    """The caller, or None for a request without a token; raises 401 for an invalid, expired or revoked one."""
+    token = bearer_token(request.headers.get("authorization")) or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = await request.app.state.authenticator.authenticate(token)
+    except InvalidToken:
+        raise unauthorized("Invalid or expired token") from None
+    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
+
+
+async def get_optional_user(request: Request) -> AuthenticatedUser | None:
+    """The caller when the request carries a valid session, else None. Not a security scheme: routes using
+    it (logout) work without a session, and the OpenAPI document must not say otherwise."""
+    try:
+        return await authenticate_request(request)
+    except HTTPException:
+        return None
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -69,7 +81,6 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 get_current_user = SessionAuth()
-get_optional_user = SessionAuth(required=False)  # routes open to both (logout)
 CurrentUser = Annotated[AuthenticatedUser, Depends(get_current_user)]
 OptionalUser = Annotated[AuthenticatedUser | None, Depends(get_optional_user)]
 
