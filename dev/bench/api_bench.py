@@ -45,7 +45,7 @@ from pathlib import Path
 
 from taskpilot_dev import harness
 from taskpilot_dev.api import TaskApi
-from taskpilot_dev.postgres import start_postgres
+from taskpilot_dev.loadgen import Connection, build_request
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,43 +84,6 @@ UNREVOCABLE_APP = textwrap.dedent(
     app.state.authenticator.versions = AlwaysCurrent()
     """
 )
-
-
-# ---------------------------------------------------------------- load generator
-class Connection:
-    """One keep-alive HTTP/1.1 connection with the minimum parsing needed (content-length bodies)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
-
-    async def request(self, raw: bytes) -> int:
-        self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-                break
-        if length:
-            await self.reader.readexactly(length)
-        return status
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-def build_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if body or method in ("POST", "PATCH", "PUT"):
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 class Target:
@@ -185,20 +148,6 @@ async def run_round(targets: dict[str, Target], concurrency: int, seconds: float
 
 
 # ---------------------------------------------------------------- servers
-@contextmanager
-def database() -> str:
-    directory = tempfile.mkdtemp(prefix="taskpilot-bench-pg-")
-    admin_url, stop = start_postgres(directory)
-    url = harness.create_database(admin_url)
-    try:
-        harness.migrate(url)
-        yield url
-    finally:
-        harness.drop_database(admin_url, url)
-        stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 @contextmanager
 def uvicorn_server(module: str, cwd: Path, env: dict[str, str], ready_path: str) -> int:
     """`python -m uvicorn <module>:app` with the flags every scenario shares; yields its port."""
@@ -278,7 +227,7 @@ def main() -> int:
                   "DB_POOL_SIZE": str(POOL_SIZE), "POOL_SIZE": str(POOL_SIZE), "OPENAI_API_KEY": "",
                   "PYTHONUNBUFFERED": "1"}
     try:
-        with database() as database_url:
+        with harness.migrated_database() as (_, database_url):
             server_env["DATABASE_URL"] = database_url
             with uvicorn_server("bare_app", workdir, server_env, "/bare") as bare_port, \
                     uvicorn_server("main", harness.BACKEND_DIR, server_env, "/health") as ours_port, \
