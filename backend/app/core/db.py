@@ -9,6 +9,7 @@ Two pools share the per-replica connection budget (Settings.db_pool_size + db_se
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,9 +56,9 @@ class Database:
             pool_size=settings.db_session_pool_size,
             max_overflow=0,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            # No pre-ping (a round trip per checkout): a connection broken by a database restart fails
-            # one request with 503 and SQLAlchemy then discards the stale pool.
-            pool_pre_ping=False,
+            # Pre-ping (one round trip per checkout) is affordable here: these sessions serve accounts,
+            # the assistant and MCP, not the task hot path; a database restart then costs no request.
+            pool_pre_ping=True,
             pool_recycle=1800,
             connect_args=connect_args(settings),
         )
@@ -76,12 +77,21 @@ class Database:
             kwargs={**connect_args(settings), "autocommit": True},
             open=False,
         )
+        self._pool_check: asyncio.Future | None = None
+
+    def after_connection_error(self) -> None:
+        """A database restart breaks every idle connection at once: check them all now, so one
+        request gets a 503 instead of one request per stale connection."""
+        if self._pool_check is None or self._pool_check.done():
+            self._pool_check = asyncio.ensure_future(self.pool.check())
 
     async def open(self) -> None:
         # wait=False: a database that is down must not block startup (readiness reports it).
         await self.pool.open(wait=False)
 
     async def close(self) -> None:
+        if self._pool_check is not None:
+            self._pool_check.cancel()
         await self.pool.close()
         await self.engine.dispose()
 
