@@ -20,10 +20,8 @@ import statistics
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "images"))
-import docker_stack as ds  # noqa: E402
+from taskpilot_dev import docker as ds
 
 RESULTS = ds.REPO_ROOT / "dev" / "bench" / "results" / "image_bench.json"
 MB = 1_000_000  # docker's "MB"
@@ -93,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     images = {"backend": (ds.BACKEND_TAG, ds.BACKEND_BASE), "frontend": (ds.FRONTEND_TAG, ds.FRONTEND_BASE)}
     build_s = {}
     if not args.no_build:
-        for name, dockerfile in (("backend", ds.BACKEND_DOCKERFILE), ("frontend", ds.FRONTEND_DOCKERFILE)):
+        for name in images:
             start = time.monotonic()
-            ds.build_image(dockerfile, images[name][0])
+            ds.app_image(name)
             build_s[name] = round(time.monotonic() - start, 1)
     standin = ds.inspect(ds.BACKEND_BASE).get("Comment", "") == "Imported from -" or not ds.inspect(ds.BACKEND_BASE).get("RepoDigests")
     result = {

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-import docker_stack as ds
+from taskpilot_dev import docker as ds
 
 pytestmark = pytest.mark.docker
 
@@ -121,8 +121,7 @@ def test_migrations_run_from_the_same_image_and_are_idempotent(stack):
 @pytest.fixture(scope="session")
 def dev_images(backend_image, frontend_image):
     """Tilt's `dev` targets (cached layers after the prod builds: the classic builder builds every stage)."""
-    return (ds.build_image(ds.BACKEND_DOCKERFILE, "taskpilot-backend:imagetest-dev", target="dev"),
-            ds.build_image(ds.FRONTEND_DOCKERFILE, "taskpilot-frontend:imagetest-dev", target="dev"))
+    return ds.app_image("backend", "dev"), ds.app_image("frontend", "dev")
 
 
 def test_dev_targets_let_live_update_write(dev_images):
@@ -154,7 +153,7 @@ def test_backend_dev_target_serves_with_reload(dev_images, stack):
 
 def test_build_context_is_only_app_sources(backend_image):
     """.dockerignore is an allow-list: what `COPY . ` would see from the repo-root context."""
-    probe = "taskpilot-context-probe:imagetest"
+    probe = f"taskpilot-context-probe:{ds.TEST_TAG}"
     try:
         ds.docker("build", "-t", probe, "-f", "-", str(ds.REPO_ROOT), input=f"FROM {ds.BACKEND_BASE}\nCOPY . /ctx\n")
         listing = ds.run_in_image(probe, "sh", "-c", "cd /ctx && find . -mindepth 1 | sort", entrypoint="").stdout.split()

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-import docker_stack as ds
+from taskpilot_dev import docker as ds
 
 pytestmark = pytest.mark.docker
 
