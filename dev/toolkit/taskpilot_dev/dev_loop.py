@@ -1,0 +1,102 @@
+"""Edits made live through Tilt's live_update on a running dev stack, timed from the moment Tilt
+would start syncing to the first response that shows the change (shared by the container tier and
+dev/bench/devloop_bench.py), plus cgroup readings of a pod's memory and CPU."""
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import httpx
+
+from taskpilot_dev import docker as dk
+from taskpilot_dev import tilt_sync
+
+HEALTH_ROUTES = "backend/app/api/health.py"
+AUTH_SCREEN = "frontend/src/components/AuthScreen.tsx"
+
+
+def replace_all(text: str, mapping: dict[str, str]) -> str:
+    for old, new in mapping.items():
+        text = text.replace(old, new)
+    return text
+
+
+def wait_for_text(url: str, text: str, timeout: float = 60, interval: float = 0.05) -> float:
+    """Seconds until GET url answers 200 with `text` in the body."""
+    start = time.monotonic()
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() - start < timeout:
+            try:
+                resp = client.get(url)
+                if resp.status_code == 200 and text in resp.text:
+                    return time.monotonic() - start
+            except httpx.HTTPError:
+                pass
+            time.sleep(interval)
+    raise TimeoutError(f"{url} did not show {text!r} within {timeout}s")
+
+
+def backend_edit(runner, pod, update, tmp: Path) -> float:
+    """Add a route to the running backend; seconds from sync start until it answers."""
+    token = secrets.token_hex(6)
+    copy = tilt_sync.sandbox_copy(tmp / token, HEALTH_ROUTES)
+    copy.write_text(copy.read_text() + f'\n\n@router.get("/health/live-edit")\nasync def live_edit() -> dict[str, str]:\n'
+                                       f'    return {{"token": "{token}"}}\n')
+    start = time.monotonic()
+    tilt_sync.live_update(runner, pod, update, {HEALTH_ROUTES: copy})
+    wait_for_text(pod.url() + "/health/live-edit", token, timeout=60)
+    return time.monotonic() - start
+
+
+def frontend_new_page(runner, pod, update, tmp: Path) -> float:
+    """A new route directory with a page; seconds from sync start to its first render."""
+    token = secrets.token_hex(6)
+    route = f"frontend/src/app/live-{token}"
+    page = tmp / route / "page.tsx"
+    page.parent.mkdir(parents=True)
+    page.write_text(f'export default function LivePage() {{\n  return <main>live page {token}</main>;\n}}\n')
+    start = time.monotonic()
+    tilt_sync.live_update(runner, pod, update, {route: page.parent})  # a new directory syncs as a whole
+    wait_for_text(f"{pod.url()}/live-{token}", f"live page {token}", timeout=120)
+    return time.monotonic() - start
+
+
+def frontend_component_edit(runner, pod, update, tmp: Path) -> float:
+    """Change the text of a component the home page renders; seconds until / shows it."""
+    token = secrets.token_hex(6)
+    copy = tilt_sync.sandbox_copy(tmp / token, AUTH_SCREEN)
+    copy.write_text(copy.read_text().replace("TaskPilot AI</p>", f"TaskPilot AI {token}</p>", 1))
+    wait_for_text(pod.url() + "/", "TaskPilot AI", timeout=120)  # the page is compiled before the edit
+    start = time.monotonic()
+    tilt_sync.live_update(runner, pod, update, {AUTH_SCREEN: copy})
+    wait_for_text(pod.url() + "/", f"TaskPilot AI {token}", timeout=60)
+    return time.monotonic() - start
+
+
+# ---------------------------------------------------------------- cgroup readings
+def _cgroup_file(pod, v1: str, v2: str) -> Path:
+    container_id = dk.inspect(pod.name)["Id"]
+    for path in (Path(f"/sys/fs/cgroup/{v1}/docker/{container_id}"), Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"),
+                 Path(f"/sys/fs/cgroup/docker/{container_id}")):
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"no cgroup directory for {pod.name} (cgroupfs/systemd drivers on this host only)")
+
+
+def memory_peak(pod) -> int:
+    """Peak memory charged to the container (bytes), as its cgroup recorded it."""
+    base = _cgroup_file(pod, "memory", "")
+    for name in ("memory.max_usage_in_bytes", "memory.peak"):
+        if (base / name).exists():
+            return int((base / name).read_text())
+    raise FileNotFoundError(f"no memory peak file in {base}")
+
+
+def cpu_seconds(pod) -> float:
+    """CPU time the container has used so far."""
+    base = _cgroup_file(pod, "cpuacct", "")
+    if (base / "cpuacct.usage").exists():
+        return int((base / "cpuacct.usage").read_text()) / 1e9
+    stat = dict(line.split() for line in (base / "cpu.stat").read_text().splitlines())
+    return int(stat["usage_usec"]) / 1e6

@@ -1,0 +1,179 @@
+"""The production render (values.yaml + values-prod.yaml, prod images) running as containers:
+readiness, the request path through the Services, durability, real-time across replicas, drains."""
+from __future__ import annotations
+
+import json
+import queue
+import secrets
+import threading
+import time
+
+import httpx
+import pytest
+
+from taskpilot_dev import docker as dk
+
+pytestmark = pytest.mark.docker
+
+BACKEND, FRONTEND, POSTGRES = "taskpilot-ai-backend", "taskpilot-ai-frontend", "taskpilot-ai-postgresql"
+
+
+def signup(base: str, client: httpx.Client | None = None) -> tuple[httpx.Client, dict]:
+    client = client or httpx.Client(base_url=base, timeout=30)
+    email = f"ct-{secrets.token_hex(5)}@example.com"
+    resp = client.post("/api/auth/signup", json={"email": email, "password": secrets.token_urlsafe(12), "name": "Chart Test"})
+    assert resp.status_code == 201, resp.text
+    return client, resp.json()
+
+
+def test_every_workload_is_ready_with_the_rendered_replicas(prod_stack):
+    for workload in prod_stack.chart.workloads:
+        pods = [p for p in prod_stack.pods if p.workload is workload]
+        if workload.kind == "Job":
+            assert [p.phase for p in pods] == ["Succeeded"], prod_stack.events
+        else:
+            ready = prod_stack.ready_pods(workload.name)
+            assert len(ready) == workload.replicas, (workload.name, prod_stack.events)
+            assert all(p.restarts == 0 for p in pods), (workload.name, [p.exit_codes for p in pods], prod_stack.events)
+    assert len(prod_stack.ready_pods(BACKEND)) >= 2  # more than one replica behind backend-service
+
+
+def test_pods_run_with_the_rendered_security_context(prod_stack):
+    backend = prod_stack.ready_pods(BACKEND)[0]
+    info = dk.inspect(backend.name)
+    host = info["HostConfig"]
+    assert info["Config"]["User"] == "1000:1000" and host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+    assert host["Memory"] == backend.container.memory and host["NanoCpus"] == int(backend.container.cpus * 1e9)
+    writable = prod_stack.exec(backend, "sh", "-c", "touch /app/x 2>&1; touch /tmp/x && stat -c '%g %a' /tmp")
+    assert b"Read-only file system" in writable.stdout and writable.stdout.split()[-2:] == [b"1000", b"2777"]
+
+
+def test_services_answer_under_their_cluster_names(prod_stack):
+    frontend = prod_stack.ready_pods(FRONTEND)[0]
+    script = ("Promise.all(process.argv.slice(1).map(u => fetch(u).then(r => r.status)))"
+              ".then(s => console.log(s.join(' '))).catch(e => { console.error(e); process.exit(1) })")
+    urls = ["http://backend-service/health", "http://backend-service.taskpilot.svc.cluster.local/health",
+            "http://frontend-service/", "http://frontend-service.taskpilot.svc.cluster.local/"]
+    out = prod_stack.exec(frontend, "node", "-e", script, *urls)
+    assert out.stdout.split() == [b"200"] * 4, out.stderr
+    backend = prod_stack.ready_pods(BACKEND)[0]
+    probe = ("import socket,sys; [socket.create_connection((h, 5432), timeout=5).close() for h in sys.argv[1:]]")
+    out = prod_stack.exec(backend, "python", "-c", probe, "postgresql-service",
+                          "postgresql-service.taskpilot.svc.cluster.local")
+    assert out.returncode == 0, out.stderr
+
+
+def test_signup_and_tasks_through_frontend_backend_and_postgresql_services(prod_stack):
+    client, body = signup(prod_stack.service_url("frontend-service"))
+    assert "taskpilot_session" in client.cookies
+    created = client.post("/api/tasks", json={"title": "through the services", "description": "chart"})
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert [t["id"] for t in client.get("/api/tasks").json()] == [task["id"]]
+    assert client.patch(f"/api/tasks/{task['id']}", json={"completed": True}).json()["completed"] is True
+    stored = psql(prod_stack, f"select title, completed from tasks where id = {task['id']}")
+    assert stored == "through the services|t"
+
+
+def psql(stack, sql: str) -> str:
+    pod = stack.ready_pods(POSTGRES)[0]
+    out = stack.exec(pod, "sh", "-c", 'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "$0"', sql)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.decode().strip()
+
+
+def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
+    client, _ = signup(prod_stack.service_url("frontend-service"))
+    ids = [client.post("/api/tasks", json={"title": f"durable {i}"}).json()["id"] for i in range(5)]
+    database = prod_stack.ready_pods(POSTGRES)[0]
+    volume = next(m["Name"] for m in dk.inspect(database.name)["Mounts"] if m["Destination"] == "/var/lib/postgresql/data")
+    dk.docker("kill", "-s", "KILL", database.name)
+    # the kubelet recreates the container (restartPolicy Always, back-off) on the same claim
+    deadline = time.monotonic() + 90
+    while not (database.restarts and database.ready) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert database.ready and database.restarts == 1, prod_stack.events
+    assert next(m["Name"] for m in dk.inspect(database.name)["Mounts"]
+                if m["Destination"] == "/var/lib/postgresql/data") == volume
+    assert psql(prod_stack, f"select count(*) from tasks where id in ({','.join(map(str, ids))})") == "5"
+    # Readiness checks the database, so both backends left the Service meanwhile (the frontend answers
+    # 502 with no endpoints, the backend 503 while its pool reconnects); they return within a period.
+    prod_stack.wait_ready(BACKEND, timeout=60)
+    deadline = time.monotonic() + 30
+    while (resp := client.get("/api/tasks")).status_code in (502, 503) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert resp.status_code == 200, f"{resp.status_code} {resp.text[:300]}"
+    assert sorted(t["id"] for t in resp.json()) == sorted(ids)
+
+
+def _stream(url: str, token: str, events: queue.Queue, stop: threading.Event) -> None:
+    with httpx.stream("GET", f"{url}/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30) as resp:
+        for line in resp.iter_lines():
+            if stop.is_set():
+                return
+            if line.startswith("data:"):
+                events.put(json.loads(line[5:]))
+
+
+def _wait_event(events: queue.Queue, predicate, timeout: float = 15) -> dict:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = events.get(timeout=left)
+        except queue.Empty:
+            break
+        if predicate(event):
+            return event
+    raise AssertionError("expected event did not arrive")
+
+
+def test_an_event_written_on_one_replica_reaches_a_subscriber_on_the_other(prod_stack):
+    listener, writer = prod_stack.ready_pods(BACKEND)[:2]
+    client, body = signup(writer.url())
+    events, stop = queue.Queue(), threading.Event()
+    threading.Thread(target=_stream, args=(listener.url(), body["access_token"], events, stop), daemon=True).start()
+    try:
+        _wait_event(events, lambda e: e.get("type") == "ready")
+        task = client.post("/api/tasks", json={"title": "across replicas"}).json()
+        created = _wait_event(events, lambda e: e.get("type") == "created" and e.get("task_id") == task["id"])
+        assert created["task"]["title"] == "across replicas"
+    finally:
+        stop.set()
+
+
+def test_draining_a_backend_replica_under_load_fails_no_request(prod_stack):
+    base = prod_stack.service_url("backend-service")
+    _, body = signup(base)
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    stop, failures, served = threading.Event(), [], []
+
+    def load() -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=15) as client:
+            while not stop.is_set():
+                try:
+                    resp = client.get("/api/tasks")
+                    (served if resp.status_code == 200 else failures).append(resp.status_code)
+                except httpx.HTTPError as error:
+                    failures.append(repr(error))
+
+    clients = [threading.Thread(target=load, daemon=True) for _ in range(8)]
+    for thread in clients:
+        thread.start()
+    try:
+        time.sleep(2)
+        victim = prod_stack.ready_pods(BACKEND)[0]
+        started = time.monotonic()
+        replacement = prod_stack.delete_pod(victim)  # endpoints, preStop sleep, SIGTERM, drain
+        drained_in = time.monotonic() - started
+        prod_stack.wait_ready(BACKEND, timeout=120)
+        time.sleep(2)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=30)
+    assert failures == [], f"{len(failures)} of {len(failures) + len(served)} requests failed: {failures[:5]}"
+    assert len(served) > 50
+    assert replacement.ready and victim.phase == "Deleted"
+    assert victim.exit_code == 0 and drained_in < victim.workload.pod.grace_seconds, \
+        f"the replica did not stop cleanly on SIGTERM (exit {victim.exit_code} after {drained_in:.1f}s)"
