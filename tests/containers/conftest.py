@@ -32,33 +32,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=_skip_reason[0]))
 
 
-def image_values(target: str | None) -> tuple[str, ...]:
-    """The Tiltfile's image_values plus the tag of the image built here (Tilt injects its own tag)."""
-    values = []
-    for component in ("backend", "frontend"):
-        repository, tag = dk.app_image(component, target).split(":")
-        values += [f"{component}.image.repository={repository}", f"{component}.image.tag={tag}"]
-    return tuple(values)
-
-
-def dev_objects() -> list[dict]:
-    """What `tilt up` applies: values.yaml + values-dev.yaml, dev image targets."""
-    return cp.render(cp.DEV_VALUES, image_values("dev"))
-
-
-def prod_objects() -> list[dict]:
-    """The documented production install: values.yaml + values-prod.yaml, prod images, given secrets."""
-    given = (f"secrets.jwtSecret={secrets.token_urlsafe(36)}", f"secrets.databasePassword={secrets.token_urlsafe(18)}")
-    return cp.render(cp.PROD_VALUES, image_values(None) + given)
-
-
-# Tilt's resource_deps: postgresql -> migrations -> backend -> frontend (each waits for the previous).
-TILT_ORDER = [["taskpilot-ai-postgresql"], ["taskpilot-ai-migrations"], ["taskpilot-ai-backend"], ["taskpilot-ai-frontend"]]
+def app_images(target: str | None) -> dict[str, str]:
+    return {component: dk.app_image(component, target) for component in ("backend", "frontend")}
 
 
 @pytest.fixture(scope="module")
 def prod_stack():
-    runner = ChartRunner(cp.plan(prod_objects()), prefix=f"tp-prod-{secrets.token_hex(3)}")
+    runner = ChartRunner(cp.plan(cp.prod_objects(app_images(None))), prefix=f"tp-prod-{secrets.token_hex(3)}")
     runner.up_seconds = runner.up()
     yield runner
     runner.down()
@@ -66,8 +46,8 @@ def prod_stack():
 
 @pytest.fixture(scope="module")
 def dev_stack():
-    runner = ChartRunner(cp.plan(dev_objects()), prefix=f"tp-dev-{secrets.token_hex(3)}")
-    runner.up_seconds = runner.up(order=TILT_ORDER)
+    runner = ChartRunner(cp.plan(cp.dev_objects(app_images("dev"))), prefix=f"tp-dev-{secrets.token_hex(3)}")
+    runner.up_seconds = runner.up(order=cp.TILT_ORDER)
     yield runner
     runner.down()
 

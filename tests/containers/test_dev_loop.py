@@ -4,7 +4,6 @@ frontend compiles within its memory limit, and Tilt's own checks pass against th
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import time
 
@@ -57,12 +56,13 @@ def test_requirements_change_runs_pip_install_as_the_container_user(dev_stack, u
 def test_frontend_new_page_and_component_edit_are_live(dev_stack, updates, tmp_path):
     pod = dev_stack.ready_pods(FRONTEND)[0]
     update = updates["taskpilot-frontend"]
-    first_render = dev_loop.frontend_new_page(dev_stack, pod, update, tmp_path)
-    component = dev_loop.frontend_component_edit(dev_stack, pod, update, tmp_path)
+    with dev_loop.WorkingSetPeak(pod) as memory:
+        first_render = dev_loop.frontend_new_page(dev_stack, pod, update, tmp_path)
+        component = dev_loop.frontend_component_edit(dev_stack, pod, update, tmp_path)
     assert first_render < 60 and component < 30  # generous: the figures themselves live in the benchmark
     assert pod.restarts == 0 and not pod.oom_killed, dev_stack.events
-    peak = dev_loop.memory_peak(pod)
-    assert peak < pod.container.memory, f"dev frontend peaked at {peak / 2**20:.0f} MiB of its limit"
+    # compiling must leave headroom under the limit (the benchmark's target is 60 %)
+    assert memory.peak < 0.8 * pod.container.memory, f"dev frontend working set peaked at {memory.peak / 2**20:.0f} MiB"
 
 
 def test_tilt_checks_pass_against_the_dev_stack(dev_stack, setup_venv):
@@ -86,8 +86,5 @@ def test_package_change_runs_npm_ci_as_the_container_user(dev_stack, updates, tm
     copy = tilt_sync.sandbox_copy(tmp_path, "frontend/package.json")
     ran = tilt_sync.live_update(dev_stack, pod, updates["taskpilot-frontend"], {"frontend/package.json": copy})
     assert ran == [cmd for cmd, _ in updates["taskpilot-frontend"].runs]
-    token = secrets.token_hex(4)
-    page = tilt_sync.sandbox_copy(tmp_path, "frontend/src/components/AuthScreen.tsx")
-    page.write_text(page.read_text().replace("TaskPilot AI</p>", f"TaskPilot AI {token}</p>", 1))
-    tilt_sync.live_update(dev_stack, pod, updates["taskpilot-frontend"], {"frontend/src/components/AuthScreen.tsx": page})
-    assert dev_loop.wait_for_text(pod.url() + "/", token, timeout=120) > 0
+    # the dev server still compiles and serves edits on the reinstalled node_modules
+    assert dev_loop.frontend_component_edit(dev_stack, pod, updates["taskpilot-frontend"], tmp_path) < 120

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,30 @@ def render(values_files: tuple[str, ...], set_values: tuple[str, ...] = ()) -> l
         raise RuntimeError(f"helm template failed:\n{proc.stderr}")
     docs = [d for d in re.split(r"^---\s*$", proc.stdout, flags=re.M) if not HELM_TEST_SOURCE.search(d)]
     return [obj for doc in docs if (obj := yaml.safe_load(doc))]
+
+
+def image_values(images: dict[str, str]) -> tuple[str, ...]:
+    """--set values for component -> image ref: the Tiltfile's image_values plus the tag (Tilt injects its own)."""
+    values = []
+    for component, ref in images.items():
+        repository, tag = ref.rsplit(":", 1)
+        values += [f"{component}.image.repository={repository}", f"{component}.image.tag={tag}"]
+    return tuple(values)
+
+
+def dev_objects(images: dict[str, str]) -> list[dict]:
+    """What `tilt up` applies: values.yaml + values-dev.yaml with the dev-target images."""
+    return render(DEV_VALUES, image_values(images))
+
+
+def prod_objects(images: dict[str, str]) -> list[dict]:
+    """The documented production install: values.yaml + values-prod.yaml, prod images, secrets given."""
+    given = (f"secrets.jwtSecret={secrets.token_urlsafe(36)}", f"secrets.databasePassword={secrets.token_urlsafe(18)}")
+    return render(PROD_VALUES, image_values(images) + given)
+
+
+# Tilt's resource_deps (Tiltfile): postgresql -> migrations -> backend -> frontend, each waits for the last.
+TILT_ORDER = [[f"{RELEASE}-postgresql"], [f"{RELEASE}-migrations"], [f"{RELEASE}-backend"], [f"{RELEASE}-frontend"]]
 
 
 # ---------------------------------------------------------------- quantities

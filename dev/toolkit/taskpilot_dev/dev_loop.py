@@ -4,6 +4,7 @@ dev/bench/devloop_bench.py), plus cgroup readings of a pod's memory and CPU."""
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from taskpilot_dev import docker as dk
 from taskpilot_dev import tilt_sync
 
 HEALTH_ROUTES = "backend/app/api/health.py"
-AUTH_SCREEN = "frontend/src/components/AuthScreen.tsx"
+# The home page's server render shows this component's loading text to a visitor without a session.
+HOME_COMPONENT, HOME_TEXT = "frontend/src/components/TaskPilotApp.tsx", "Loading TaskPilot…"
 
 
 def replace_all(text: str, mapping: dict[str, str]) -> str:
@@ -45,7 +47,10 @@ def backend_edit(runner, pod, update, tmp: Path) -> float:
                                        f'    return {{"token": "{token}"}}\n')
     start = time.monotonic()
     tilt_sync.live_update(runner, pod, update, {HEALTH_ROUTES: copy})
-    wait_for_text(pod.url() + "/health/live-edit", token, timeout=60)
+    try:
+        wait_for_text(pod.url() + "/health/live-edit", token, timeout=60)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}; restarts={pod.restarts}\n{dk.logs(pod.name)}") from None
     return time.monotonic() - start
 
 
@@ -65,12 +70,14 @@ def frontend_new_page(runner, pod, update, tmp: Path) -> float:
 def frontend_component_edit(runner, pod, update, tmp: Path) -> float:
     """Change the text of a component the home page renders; seconds until / shows it."""
     token = secrets.token_hex(6)
-    copy = tilt_sync.sandbox_copy(tmp / token, AUTH_SCREEN)
-    copy.write_text(copy.read_text().replace("TaskPilot AI</p>", f"TaskPilot AI {token}</p>", 1))
-    wait_for_text(pod.url() + "/", "TaskPilot AI", timeout=120)  # the page is compiled before the edit
+    copy = tilt_sync.sandbox_copy(tmp / token, HOME_COMPONENT)
+    source = copy.read_text()
+    assert HOME_TEXT in source, f"{HOME_COMPONENT} no longer renders {HOME_TEXT!r}; pick another marker"
+    copy.write_text(source.replace(HOME_TEXT, f"{HOME_TEXT} {token}", 1))
+    wait_for_text(pod.url() + "/", HOME_TEXT, timeout=120)  # the page is compiled before the edit
     start = time.monotonic()
-    tilt_sync.live_update(runner, pod, update, {AUTH_SCREEN: copy})
-    wait_for_text(pod.url() + "/", f"TaskPilot AI {token}", timeout=60)
+    tilt_sync.live_update(runner, pod, update, {HOME_COMPONENT: copy})
+    wait_for_text(pod.url() + "/", f"{HOME_TEXT} {token}", timeout=60)
     return time.monotonic() - start
 
 
@@ -84,13 +91,39 @@ def _cgroup_file(pod, v1: str, v2: str) -> Path:
     raise FileNotFoundError(f"no cgroup directory for {pod.name} (cgroupfs/systemd drivers on this host only)")
 
 
-def memory_peak(pod) -> int:
-    """Peak memory charged to the container (bytes), as its cgroup recorded it."""
+def working_set(pod) -> int:
+    """Memory the kubelet counts against the limit: usage minus inactive file cache (bytes)."""
     base = _cgroup_file(pod, "memory", "")
-    for name in ("memory.max_usage_in_bytes", "memory.peak"):
-        if (base / name).exists():
-            return int((base / name).read_text())
-    raise FileNotFoundError(f"no memory peak file in {base}")
+    stat = dict(line.split() for line in (base / "memory.stat").read_text().splitlines())
+    if (base / "memory.usage_in_bytes").exists():  # cgroup v1
+        return int((base / "memory.usage_in_bytes").read_text()) - int(stat.get("total_inactive_file", 0))
+    return int((base / "memory.current").read_text()) - int(stat.get("inactive_file", 0))
+
+
+class WorkingSetPeak:
+    """Samples a pod's working set every `interval` seconds while the block runs; `.peak` in bytes.
+    (The cgroup's own peak counter includes reclaimable page cache, so it says little about OOM risk.)"""
+
+    def __init__(self, pod, interval: float = 0.25):
+        self.pod, self.interval, self.peak = pod, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, working_set(self.pod))
+            except (FileNotFoundError, ValueError):
+                pass  # container restarting
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "WorkingSetPeak":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def cpu_seconds(pod) -> float:
