@@ -37,26 +37,29 @@ POLLING_OFF = {"WATCHPACK_POLLING": "", "CHOKIDAR_USEPOLLING": ""}  # empty = fa
 BACKEND, FRONTEND = f"{cp.RELEASE}-backend", f"{cp.RELEASE}-frontend"
 
 
-def summary(values: list[float]) -> dict:
-    return {"p50": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2),
-            "all": [round(v, 2) for v in values]}
+def summary(runs: list[dict]) -> dict:
+    """p50/min/max of the wall-clock seconds, with each run's CPU use and CPU-limit throttling."""
+    values = [r["s"] for r in runs]
+    return {"p50": round(statistics.median(values), 2), "min": min(values), "max": max(values), "runs": runs}
 
 
 def idle_cpu(pod, seconds: float) -> float:
     """Average CPU (cores) the pod uses while nothing is edited or requested."""
-    before, start = dev_loop.cpu_seconds(pod), time.monotonic()
+    (before, _), start = dev_loop.cpu_seconds(pod), time.monotonic()
     time.sleep(seconds)
-    return (dev_loop.cpu_seconds(pod) - before) / (time.monotonic() - start)
+    return (dev_loop.cpu_seconds(pod)[0] - before) / (time.monotonic() - start)
 
 
 def frontend_figures(runner, pod, update, tmp: Path, edits: int, idle_seconds: float) -> dict:
     with dev_loop.WorkingSetPeak(pod) as memory:
-        new_page = [dev_loop.frontend_new_page(runner, pod, update, tmp) for _ in range(2)]
-        component = [dev_loop.frontend_component_edit(runner, pod, update, tmp) for _ in range(edits)]
+        new_page = [dev_loop.timed_with_cpu(pod, lambda: dev_loop.frontend_new_page(runner, pod, update, tmp))
+                    for _ in range(2)]
+        component = [dev_loop.timed_with_cpu(pod, lambda: dev_loop.frontend_component_edit(runner, pod, update, tmp))
+                     for _ in range(edits)]
     time.sleep(5)  # let compilation settle before the idle window
     return {"new_page_first_render_s": summary(new_page), "component_edit_s": summary(component),
-            "idle_cpu_cores": round(idle_cpu(pod, idle_seconds), 4),
-            "memory_peak_mib": round(memory.peak / 2**20, 1), "restarts": pod.restarts, "oom_killed": pod.oom_killed}
+            "idle_cpu_cores": round(idle_cpu(pod, idle_seconds), 4), "memory_peak_mib": round(memory.peak / 2**20, 1),
+            "anon_memory_peak_mib": round(memory.anon_peak / 2**20, 1), "restarts": pod.restarts, "oom_killed": pod.oom_killed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         ready_s = runner.up(order=cp.TILT_ORDER)
         with tempfile.TemporaryDirectory(prefix="devloop-") as tmp:
             backend = runner.ready_pods(BACKEND)[0]
-            backend_edits = [dev_loop.backend_edit(runner, backend, updates["taskpilot-backend"], Path(tmp))
-                             for _ in range(args.edits)]
+            backend_edits = [dev_loop.timed_with_cpu(backend, lambda: dev_loop.backend_edit(
+                runner, backend, updates["taskpilot-backend"], Path(tmp))) for _ in range(args.edits)]
             frontend = runner.ready_pods(FRONTEND)[0]
             limit = frontend.container.memory
             as_built = frontend_figures(runner, frontend, updates["taskpilot-frontend"], Path(tmp), args.edits, args.idle_seconds)
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "new_page_first_render_s": current["new_page_first_render_s"],
         "frontend_memory_limit_mib": round(limit / 2**20),
         "frontend_memory_peak_mib": max(polling["memory_peak_mib"], inotify["memory_peak_mib"]),
+        "frontend_anon_memory_peak_mib": max(polling["anon_memory_peak_mib"], inotify["anon_memory_peak_mib"]),
         "frontend_idle_cpu_cores": {"polling": polling["idle_cpu_cores"], "inotify": inotify["idle_cpu_cores"]},
         "watch_modes": {"polling": polling, "inotify": inotify},
         "image_polls": image_polls,

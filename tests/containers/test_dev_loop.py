@@ -61,8 +61,10 @@ def test_frontend_new_page_and_component_edit_are_live(dev_stack, updates, tmp_p
         component = dev_loop.frontend_component_edit(dev_stack, pod, update, tmp_path)
     assert first_render < 60 and component < 30  # generous: the figures themselves live in the benchmark
     assert pod.restarts == 0 and not pod.oom_killed, dev_stack.events
-    # compiling must leave headroom under the limit (the benchmark's target is 60 %)
-    assert memory.peak < 0.8 * pod.container.memory, f"dev frontend working set peaked at {memory.peak / 2**20:.0f} MiB"
+    # Compiling must leave headroom under the limit. Anonymous memory is what the OOM killer cannot
+    # reclaim; the working set also counts active page cache, which the kernel gives back under pressure.
+    assert memory.anon_peak < 0.8 * pod.container.memory, \
+        f"dev frontend anonymous memory peaked at {memory.anon_peak / 2**20:.0f} MiB (working set {memory.peak / 2**20:.0f} MiB)"
 
 
 def test_tilt_checks_pass_against_the_dev_stack(dev_stack, setup_venv):
@@ -81,10 +83,11 @@ def test_tilt_checks_pass_against_the_dev_stack(dev_stack, setup_venv):
         assert proc.returncode == 0, f"Tilt check {name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
 
 
-def test_package_change_runs_npm_ci_as_the_container_user(dev_stack, updates, tmp_path):
+def test_package_change_rebuilds_instead_of_running_npm_in_the_pod(dev_stack, updates, tmp_path):
+    """`npm ci` in the running pod deletes node_modules under `next dev`, which fails its liveness probe
+    and is restarted mid-install (and at 512 MiB the install is OOM-killed): measured here, so the
+    Tiltfile rebuilds the image instead. Keep it that way."""
     pod = dev_stack.ready_pods(FRONTEND)[0]
     copy = tilt_sync.sandbox_copy(tmp_path, "frontend/package.json")
-    ran = tilt_sync.live_update(dev_stack, pod, updates["taskpilot-frontend"], {"frontend/package.json": copy})
-    assert ran == [cmd for cmd, _ in updates["taskpilot-frontend"].runs]
-    # the dev server still compiles and serves edits on the reinstalled node_modules
-    assert dev_loop.frontend_component_edit(dev_stack, pod, updates["taskpilot-frontend"], tmp_path) < 120
+    with pytest.raises(tilt_sync.NeedsRebuild):
+        tilt_sync.live_update(dev_stack, pod, updates["taskpilot-frontend"], {"frontend/package.json": copy})

@@ -91,13 +91,16 @@ def _cgroup_file(pod, v1: str, v2: str) -> Path:
     raise FileNotFoundError(f"no cgroup directory for {pod.name} (cgroupfs/systemd drivers on this host only)")
 
 
-def working_set(pod) -> int:
-    """Memory the kubelet counts against the limit: usage minus inactive file cache (bytes)."""
+def memory(pod) -> tuple[int, int]:
+    """(working set, anonymous memory) in bytes. The working set (usage minus inactive file cache) is
+    what the kubelet counts against the limit; anonymous memory is what the OOM killer cannot reclaim."""
     base = _cgroup_file(pod, "memory", "")
     stat = dict(line.split() for line in (base / "memory.stat").read_text().splitlines())
     if (base / "memory.usage_in_bytes").exists():  # cgroup v1
-        return int((base / "memory.usage_in_bytes").read_text()) - int(stat.get("total_inactive_file", 0))
-    return int((base / "memory.current").read_text()) - int(stat.get("inactive_file", 0))
+        usage = int((base / "memory.usage_in_bytes").read_text())
+        return usage - int(stat.get("total_inactive_file", 0)), int(stat.get("total_rss", 0))
+    usage = int((base / "memory.current").read_text())
+    return usage - int(stat.get("inactive_file", 0)), int(stat.get("anon", 0))
 
 
 class WorkingSetPeak:
@@ -105,14 +108,15 @@ class WorkingSetPeak:
     (The cgroup's own peak counter includes reclaimable page cache, so it says little about OOM risk.)"""
 
     def __init__(self, pod, interval: float = 0.25):
-        self.pod, self.interval, self.peak = pod, interval, 0
+        self.pod, self.interval, self.peak, self.anon_peak = pod, interval, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, working_set(self.pod))
+                working, anon = memory(self.pod)
+                self.peak, self.anon_peak = max(self.peak, working), max(self.anon_peak, anon)
             except (FileNotFoundError, ValueError):
                 pass  # container restarting
             self._stop.wait(self.interval)
@@ -126,10 +130,19 @@ class WorkingSetPeak:
         self._thread.join()
 
 
-def cpu_seconds(pod) -> float:
-    """CPU time the container has used so far."""
-    base = _cgroup_file(pod, "cpuacct", "")
-    if (base / "cpuacct.usage").exists():
-        return int((base / "cpuacct.usage").read_text()) / 1e9
-    stat = dict(line.split() for line in (base / "cpu.stat").read_text().splitlines())
-    return int(stat["usage_usec"]) / 1e6
+def cpu_seconds(pod) -> tuple[float, float]:
+    """(CPU time used, time throttled by the CPU limit) so far, in seconds."""
+    v1 = _cgroup_file(pod, "cpuacct", "")
+    if (v1 / "cpuacct.usage").exists():
+        throttled = dict(line.split() for line in (_cgroup_file(pod, "cpu", "") / "cpu.stat").read_text().splitlines())
+        return int((v1 / "cpuacct.usage").read_text()) / 1e9, int(throttled["throttled_time"]) / 1e9
+    stat = dict(line.split() for line in (v1 / "cpu.stat").read_text().splitlines())
+    return int(stat["usage_usec"]) / 1e6, int(stat.get("throttled_usec", 0)) / 1e6
+
+
+def timed_with_cpu(pod, action) -> dict:
+    """Run action() (returns seconds); add the CPU the pod used and the time its limit throttled it."""
+    cpu0, throttled0 = cpu_seconds(pod)
+    seconds = action()
+    cpu1, throttled1 = cpu_seconds(pod)
+    return {"s": round(seconds, 2), "cpu_s": round(cpu1 - cpu0, 2), "throttled_s": round(throttled1 - throttled0, 2)}
