@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import httpx
 import pytest
-import yaml
-
-from taskpilot_dev import chart_pods as cp
 from taskpilot_dev import dev_loop
 from taskpilot_dev import tilt_sync
 
 pytestmark = pytest.mark.docker
 
 BACKEND, FRONTEND = "taskpilot-ai-backend", "taskpilot-ai-frontend"
-# The production drain: a dev reload that waits it out is the slow loop this tier guards against.
-PROD_DRAIN_SECONDS = yaml.safe_load((cp.CHART_DIR / "values.yaml").read_text())["backend"]["config"]["shutdownDrainSeconds"]
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +33,12 @@ def test_dev_pods_come_up_and_stay_up(dev_stack):
 
 def test_backend_route_change_is_live_without_a_drain(dev_stack, updates, tmp_path):
     pod = dev_stack.ready_pods(BACKEND)[0]
-    seconds = dev_loop.backend_edit(dev_stack, pod, updates["taskpilot-backend"], tmp_path)
-    assert seconds < PROD_DRAIN_SECONDS, f"backend edit took {seconds:.1f}s to go live: the reload waits out a drain?"
-    assert pod.restarts == 0 and pod.ready
+    readiness: list[str] = []
+    seconds = dev_loop.backend_edit(dev_stack, pod, updates["taskpilot-backend"], tmp_path, readiness)
+    # A drain keeps the old worker answering `draining` for its whole length, so this holds on a busy
+    # host too; the figure itself is the benchmark's.
+    assert not [a for a in readiness if "draining" in a], f"the reload waited out a drain ({seconds:.1f}s): {readiness[:5]}"
+    assert seconds < 60 and pod.restarts == 0 and pod.ready
 
 
 def test_requirements_change_runs_pip_install_as_the_container_user(dev_stack, updates, tmp_path):

@@ -7,7 +7,6 @@ import time
 import pytest
 import requests
 
-from taskpilot_dev import docker as ds
 
 pytestmark = pytest.mark.docker
 

@@ -41,6 +41,7 @@ UTILITY_IMAGE = dk.BACKEND_BASE  # python base: runs the Service proxies and the
 PROXY_SOURCE = (Path(__file__).parent / "service_proxy.py").read_text()
 CONTROL_PORT = 9999
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+CRASH_LOOP_RESTARTS = 3  # up() gives up on a pod that exited this often
 
 
 class PodFailed(RuntimeError):
@@ -178,6 +179,10 @@ class ChartRunner:
                         raise PodFailed(f"Job {workload.name} failed {failed} times:\n{dk.logs(pods[-1].name)}")
                 elif sum(p.ready for p in self.live_pods(workload.name)) >= workload.replicas:
                     return
+                elif crashing := [p for p in pods if p.restarts >= CRASH_LOOP_RESTARTS]:
+                    # a kubelet would keep backing off; a test learns nothing more by waiting
+                    raise PodFailed(f"{crashing[0].name} is crash-looping (exit codes {crashing[0].exit_codes}):\n"
+                                    f"{dk.logs(crashing[0].name)}")
             time.sleep(0.1)
         raise PodFailed(f"{workload.kind} {workload.name} not ready within {timeout:.0f}s")
 

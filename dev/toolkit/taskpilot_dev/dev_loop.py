@@ -39,19 +39,40 @@ def wait_for_text(url: str, text: str, timeout: float = 60, interval: float = 0.
     raise TimeoutError(f"{url} did not show {text!r} within {timeout}s")
 
 
-def backend_edit(runner, pod, update, tmp: Path) -> float:
-    """Add a route to the running backend; seconds from sync start until it answers."""
+def backend_edit(runner, pod, update, tmp: Path, readiness: list[str] | None = None) -> float:
+    """Add a route to the running backend; seconds from sync start until it answers.
+
+    With `readiness`, /health/ready is polled on fresh connections during the reload and every
+    answer body is appended: a reload that waits out a drain shows `draining` whatever the CPU load."""
     token = secrets.token_hex(6)
     copy = tilt_sync.sandbox_copy(tmp / token, HEALTH_ROUTES)
     copy.write_text(copy.read_text() + f'\n\n@router.get("/health/live-edit")\nasync def live_edit() -> dict[str, str]:\n'
                                        f'    return {{"token": "{token}"}}\n')
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_readiness, args=(pod.url() + "/health/ready", readiness, done), daemon=True)
     start = time.monotonic()
     tilt_sync.live_update(runner, pod, update, {HEALTH_ROUTES: copy})
+    if readiness is not None:
+        watcher.start()
     try:
         wait_for_text(pod.url() + "/health/live-edit", token, timeout=60)
     except TimeoutError as error:
         raise TimeoutError(f"{error}; restarts={pod.restarts}\n{dk.logs(pod.name)}") from None
-    return time.monotonic() - start
+    finally:
+        done.set()
+    seconds = time.monotonic() - start
+    if readiness is not None:
+        watcher.join()
+    return seconds
+
+
+def _watch_readiness(url: str, answers: list[str], done: threading.Event) -> None:
+    while not done.is_set():
+        try:
+            answers.append(httpx.get(url, timeout=5, headers={"Connection": "close"}).text)
+        except httpx.HTTPError as error:
+            answers.append(type(error).__name__)
+        time.sleep(0.05)
 
 
 def frontend_new_page(runner, pod, update, tmp: Path) -> float:
