@@ -37,6 +37,8 @@ Environment:
   NO_COLOR, TRACE     no colours / print every command
 
 Safe to re-run: every step reuses what already exists. Remove everything with ./cleanup.sh.
+Switching between the Tilt path and --no-tilt needs the other one's objects removed first
+('tilt down' or 'helm uninstall'; both keep the database): the script stops and says which.
 USAGE
 }
 
@@ -87,6 +89,31 @@ install_python_helpers() {
   fi
 }
 
+# The two install paths own the same objects in different ways: Tilt applies them itself (labelled
+# app.kubernetes.io/managed-by=tilt, no Helm release), `--no-tilt` keeps them in a Helm release.
+# Helm refuses objects without its ownership metadata, and Tilt would silently take over a release's
+# objects, so switching paths needs the other one removed first. Both removals keep the database
+# volume (the StatefulSet's claim belongs to neither).
+require_no_tilt_objects() {
+  local objects
+  objects="$(kubectl --context "$KUBE_CONTEXT" get deployments,statefulsets,jobs,services -n "$TASKPILOT_NAMESPACE" \
+    -l app.kubernetes.io/managed-by=tilt -o name 2>/dev/null || true)"
+  [[ -z "$objects" ]] && return 0
+  error "namespace '$TASKPILOT_NAMESPACE' holds what 'tilt up' deployed ($(wc -l <<<"$objects") objects, e.g. $(head -n1 <<<"$objects")); Helm cannot adopt objects it did not create."
+  printf '  run first (keeps the database volume):\n    tilt down --context %s\n  then: %s --no-tilt\n' "$KUBE_CONTEXT" "$0" >&2
+  trap - EXIT
+  exit 1
+}
+
+require_no_helm_release() {
+  helm --kube-context "$KUBE_CONTEXT" status "$HELM_RELEASE" -n "$TASKPILOT_NAMESPACE" >/dev/null 2>&1 || return 0
+  error "namespace '$TASKPILOT_NAMESPACE' holds Helm release '$HELM_RELEASE' (from '$0 --no-tilt'); Tilt would take over objects the release owns."
+  printf '  run first (keeps the database volume):\n    helm --kube-context %s uninstall %s -n %s\n  then: %s\n' \
+    "$KUBE_CONTEXT" "$HELM_RELEASE" "$TASKPILOT_NAMESPACE" "$0" >&2
+  trap - EXIT
+  exit 1
+}
+
 build_images() {
   run docker build -f docker/Dockerfile.frontend -t "taskpilot-frontend:$IMAGE_TAG" . ||
     die "building taskpilot-frontend failed." "docker build -f docker/Dockerfile.frontend ."
@@ -134,6 +161,7 @@ if ((USE_TILT)); then check_tools docker minikube kubectl helm python3 tilt; els
 note_current_context
 
 prepare_cluster
+if ((USE_TILT)); then require_no_helm_release; else require_no_tilt_objects; fi
 
 step "Installing the Python helpers into ${VENV_DIR#"$TASKPILOT_ROOT"/}"
 install_python_helpers

@@ -107,14 +107,14 @@ fi
 PG_DIR=""
 cleanup() {
   [ -n "$PG_DIR" ] || return 0
-  python "$ROOT/dev/testdb.py" stop --dir "$PG_DIR" >/dev/null 2>&1 || true
+  python -m taskpilot_dev.postgres stop --dir "$PG_DIR" >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
 }
 trap cleanup EXIT
 if [ -z "${TEST_DATABASE_URL:-}" ] && { wanted python || wanted browser; }; then
   PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/taskpilot-pg.XXXXXX")
   say "starting a throwaway PostgreSQL in $PG_DIR"
-  TEST_DATABASE_URL=$(python "$ROOT/dev/testdb.py" start --dir "$PG_DIR") || die "could not start PostgreSQL (see above)"
+  TEST_DATABASE_URL=$(python -m taskpilot_dev.postgres start --dir "$PG_DIR") || die "could not start PostgreSQL (see above)"
 fi
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-}"
 
@@ -125,7 +125,7 @@ fi
 
 # ---------- browser end-to-end (Chromium via playwright-core) ----------
 if wanted browser; then
-  run_tier browser bash -c "cd frontend && npm run -s e2e"
+  run_tier browser bash -c "cd frontend && npm run -s test:browser"
 fi
 
 # ---------- summary ----------

@@ -2,7 +2,7 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from app.core.config import get_settings
 from app.models import Base
@@ -12,6 +12,9 @@ if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+# pg_advisory_xact_lock key: concurrent runs (two Jobs, a hook and a retry) migrate one after the other;
+# the second then finds the schema at head and does nothing.
+MIGRATION_LOCK_KEY = 7_310_452_001
 
 
 def run_migrations_offline() -> None:
@@ -25,6 +28,8 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            # Taken before Alembic reads the current revision, held until the migrations commit.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 

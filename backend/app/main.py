@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -16,13 +17,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.api import health
+from app.api.deps import SESSION_COOKIE
+from app.api.openapi import contract_openapi
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
+from app.core.csrf import CookieCsrfGuard
 from app.core.db import dispose_engine
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
+from app.core.readiness import SchemaReadiness
+from app.core.hashing import PasswordHashing
 from app.mcp.server import MCP_PATH, build_mcp_app
 from app.services.events import task_event_bus
 from app.services.tasks import InvalidTaskData
@@ -34,6 +42,8 @@ logger = logging.getLogger("taskpilot.app")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(dispose_engine)
+        stack.push_async_callback(app.state.readiness.dispose)
+        stack.callback(app.state.password_hashing.shutdown)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
         await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
@@ -82,15 +92,37 @@ def _validation_message(errors: list[dict]) -> str:
     return f"{location}: {first.get('msg', 'invalid value')}" if location else str(first.get("msg", "Invalid request"))
 
 
+_HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+    """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
+    return [
+        method for method in _HTTP_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(error.errors())
-        return LenientJSONResponse({"detail": errors, "message": _validation_message(errors)}, status_code=422)
+        # One error shape: detail is always a sentence; the structured list goes in `errors`.
+        errors = [
+            {"loc": list(issue.get("loc", ())), "msg": str(issue.get("msg", "")), "type": str(issue.get("type", ""))}
+            for issue in jsonable_encoder(error.errors())
+        ]
+        return LenientJSONResponse({"detail": _validation_message(errors), "errors": errors}, status_code=422)
 
     @app.exception_handler(InvalidTaskData)
     async def invalid_task(request: Request, error: InvalidTaskData) -> JSONResponse:
-        return JSONResponse({"detail": str(error), "message": str(error)}, status_code=422)
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request.app, request.scope))
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
@@ -119,7 +151,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
+    app.state.readiness = SchemaReadiness(settings)
+    app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
+    # Innermost: its 403/415 answers still get CORS headers and a request log line.
+    app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -130,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestMiddleware)
     _install_error_handlers(app)
+    app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 
     app.include_router(health.router)
     app.include_router(api_router)

@@ -1,10 +1,11 @@
 """Backend test fixtures: real PostgreSQL, fresh database + migrations per session, clean tables per test.
 
 Fixtures others may use:
-  database_admin_url  superuser URL (TEST_DATABASE_URL, or a PostgreSQL this session started)
+  database_admin_url  superuser URL: the toolkit's session-wide postgres_admin_url (TEST_DATABASE_URL,
+                      or a PostgreSQL this session started)
   database_url        the migrated test database (also exported as DATABASE_URL for in-process code)
   app                 the FastAPI app with its lifespan running (session-wide)
-  client              httpx.AsyncClient over ASGI against `app` (base_url http://testserver)
+  client              httpx.AsyncClient over ASGI against `app` (base_url http://testserver, same-origin Origin)
   create_user         async factory: `user = await create_user(email=None, password=..., name=None)`
                       -> TestUser(id, email, password, token, headers)
   user                one ready user (TestUser); `user.headers` has the bearer token
@@ -19,48 +20,24 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager
-from dataclasses import dataclass
 
 import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-import harness
-import testdb
+from taskpilot_dev import harness
+from taskpilot_dev.api import ApiUser as TestUser
 from fake_openai import FakeOpenAI
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
 
-@dataclass
-class TestUser:
-    __test__ = False  # not a test class
-
-    id: int
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture(scope="session")
-def database_admin_url() -> Iterator[str]:
-    # Not under pytest's basetemp: pytest resets it to mode 0700, which locks out the postgres user.
-    directory = tempfile.mkdtemp(prefix="taskpilot-pg-")
-    url, stop = testdb.start_postgres(directory)
-    try:
-        yield url
-    finally:
-        stop()
-        shutil.rmtree(directory, ignore_errors=True)
+def database_admin_url(postgres_admin_url: str) -> str:
+    return postgres_admin_url
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +123,8 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
 @pytest_asyncio.fixture
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    # Like the app's own pages: same-origin, so the session cookie it keeps passes the CSRF guard.
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}) as http:
         yield http
 
 

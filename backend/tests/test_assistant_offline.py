@@ -1,4 +1,4 @@
-"""Offline interpreter (no OPENAI_API_KEY): each tool, each phrasing from the issue, unknown input, 422s."""
+"""Offline interpreter (no OPENAI_API_KEY): each tool, each documented phrasing, unknown input, 422s."""
 from __future__ import annotations
 
 import pytest
@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.models import Task
 from app.services.assistant.offline import Command, parse
 from assistant_helpers import post_chat
+from api_errors import error_body
 
 
 @pytest.mark.parametrize(
@@ -116,8 +117,7 @@ async def test_unknown_input_gets_help(client, user) -> None:
 @pytest.mark.parametrize("message", ["", "   ", "x" * 4001])
 async def test_empty_or_oversized_message_is_422(client, user, message: str) -> None:
     response = await client.post("/api/chat", json={"message": message}, headers=user.headers)
-    assert response.status_code == 422
-    assert "message" in response.json()
+    assert "message" in error_body(response, 422)["detail"]
 
 
 async def test_chat_requires_auth(client) -> None:

@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from app.core.security import JWT_ALGORITHM, create_access_token
+from api_errors import error_body
 
 PASSWORD = "s3cret-password"
 
@@ -62,10 +63,26 @@ async def test_cookie_is_secure_when_request_came_over_https(client, create_user
     response = await client.post(
         "/api/auth/login",
         json={"email": "sec@example.com", "password": PASSWORD},
-        headers={"X-Forwarded-Proto": "https"},
+        headers={"X-Forwarded-Proto": "https", "Origin": "https://testserver"},  # as the browser sends it
     )
     assert response.status_code == 200
     assert "secure" in response.headers["set-cookie"].lower()
+
+
+async def test_prod_cookie_is_always_secure(app, client, create_user):
+    """In prod a plain-http hop (or a client-set X-Forwarded-Proto: http) must not drop Secure."""
+    await create_user(email="prod@example.com", password=PASSWORD)
+    original = app.state.settings
+    app.state.settings = original.model_copy(update={"app_env": "prod"})
+    try:
+        for headers in ({}, {"X-Forwarded-Proto": "http"}):
+            response = await client.post(
+                "/api/auth/login", json={"email": "prod@example.com", "password": PASSWORD}, headers=headers
+            )
+            assert response.status_code == 200
+            assert "secure" in response.headers["set-cookie"].lower()
+    finally:
+        app.state.settings = original
 
 
 async def test_session_cookie_authenticates_and_logout_clears_it(client, create_user):
@@ -78,7 +95,7 @@ async def test_session_cookie_authenticates_and_logout_clears_it(client, create_
     assert me.status_code == 200
     assert me.json()["email"] == "cookie@example.com"
 
-    logout = await client.post("/api/auth/logout")
+    logout = await client.post("/api/auth/logout", json={})  # cookie-authenticated writes send JSON
     assert logout.status_code == 204
     cleared = logout.headers["set-cookie"].lower()
     assert cleared.startswith("taskpilot_session=")
@@ -124,11 +141,9 @@ async def test_unusable_login_email_is_a_plain_401_or_422(client, email):
 )
 async def test_signup_validation_is_422_with_message(client, payload, field):
     response = await client.post("/api/auth/signup", json=payload)
-    assert response.status_code == 422
-    body = response.json()
-    assert isinstance(body["detail"], list)
-    assert field in body["message"]
-    assert any(error["loc"][-1] == field for error in body["detail"])
+    body = error_body(response, 422)
+    assert field in body["detail"]
+    assert any(error["loc"][-1] == field for error in body["errors"])
 
 
 async def test_password_of_exactly_eight_chars_is_accepted(client):

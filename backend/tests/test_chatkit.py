@@ -38,6 +38,7 @@ from sqlalchemy import select
 from app.models import Task
 
 from fake_openai import text, tool_call
+from api_errors import error_body
 
 EVENTS = TypeAdapter(ThreadStreamEvent)
 THREAD_PAGE = TypeAdapter(Page[Thread])
@@ -139,7 +140,8 @@ async def test_chatkit_rejects_bad_requests(client, user) -> None:
     empty["params"]["input"]["content"] = [{"type": "input_text", "text": "   "}]
     assert (await _post(client, user.headers, json.dumps(empty).encode())).status_code == 422
     unsupported = json.dumps({"type": "input.transcribe", "params": {"audio_base64": "", "mime_type": "audio/webm"}})
-    assert (await _post(client, user.headers, unsupported.encode())).status_code == 400
+    assert error_body(await _post(client, user.headers, unsupported.encode()), 422)["errors"]
+    assert error_body(await _post(client, user.headers, b""), 422)["detail"]  # the body is required
 
 
 async def test_chatkit_round_trip_over_real_http(backend_server, create_user) -> None:

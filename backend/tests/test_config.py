@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from taskpilot_dev import harness
+from taskpilot_dev.paths import CHART_DIR
 
-import harness
 from app.core.config import ConfigError, Settings
 
 
@@ -48,7 +50,7 @@ def test_prod_accepts_strong_secret_and_dev_accepts_anything():
 
 @pytest.mark.parametrize("secret", [None, "too-short"])
 def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
-    env = harness._clean_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})
+    env = harness.backend_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})
     if secret is not None:
         env["JWT_SECRET"] = secret
     result = subprocess.run(
@@ -59,3 +61,55 @@ def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Refusing to start: APP_ENV=prod but JWT_SECRET")
+
+
+def test_app_env_defaults_to_prod(monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    assert Settings(_env_file=None).app_env == "prod"
+
+
+def _published_fixture_secrets() -> set[str]:
+    """Every secret-looking literal the repository ships for dev and tests."""
+    import re
+
+    sources = {
+        CHART_DIR / "values-dev.yaml": r"(?:jwtSecret|databasePassword): (\S+)",
+        Path(harness.__file__): r'TEST_JWT_SECRET = "([^"]+)"',
+    }
+    found = set()
+    for path, pattern in sources.items():
+        matches = re.findall(pattern, path.read_text())
+        assert matches, f"no secret found in {path}: update this test with the file"
+        found.update(matches)
+    return found
+
+
+@pytest.mark.parametrize("secret", sorted(_published_fixture_secrets()))
+def test_prod_refuses_every_secret_published_in_the_repo(secret, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    fresh = "a-fresh-random-secret-0123456789abcdef"
+    refused = [
+        Settings(app_env="prod", jwt_secret=fresh, db_password=secret),
+        Settings(app_env="prod", jwt_secret=fresh, database_url=f"postgresql://taskpilot:{secret}@db:5432/taskpilot"),
+    ]
+    if len(secret) >= 32:  # shorter ones are already refused for their length
+        refused.append(Settings(app_env="prod", jwt_secret=secret, db_password=fresh))
+    for settings in refused:
+        with pytest.raises(ConfigError) as error:
+            settings.validate_for_startup()
+        assert "\n" not in str(error.value) and "published" in str(error.value)
+    Settings(app_env="dev", jwt_secret=secret, db_password=secret).validate_for_startup()
+
+
+def test_uvicorn_refuses_the_dev_chart_secret_in_prod_with_one_line():
+    env = harness.backend_env({
+        "APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none",
+        "JWT_SECRET": "dev-only-jwt-secret-change-me-0123456789abcdef",
+    })
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "main:app", "--port", str(harness.free_port())],
+        cwd=harness.BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "published" in lines[0], result.stderr

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 
-import harness
+from taskpilot_dev import harness
 from app.core.db import session_scope
 from app.services import tasks as task_service
 from app.services.events import (

@@ -19,8 +19,9 @@ import psycopg
 import pytest
 import pytest_asyncio
 
-import harness
-from sse_client import SseStream
+from taskpilot_dev import harness
+from taskpilot_dev.postgres import plain_url
+from taskpilot_dev.sse import SseStream
 
 _emails = count(1)
 
@@ -65,6 +66,7 @@ async def sign_up(http: httpx.AsyncClient, base_url: str) -> Member:
         json={"email": f"events{next(_emails)}-{time.time_ns()}@example.com", "password": "correct-horse-battery"},
     )
     assert response.status_code == 201, response.text
+    http.cookies.clear()  # these tests authenticate with bearer tokens, never with the session cookie
     body = response.json()
     return Member(id=body["user"]["id"], token=body["access_token"])
 
@@ -142,7 +144,7 @@ async def test_rolled_back_notification_is_never_delivered(
     async with stream(http, b_url, member.bearer) as events:
         assert (await events.next_event()).type == "ready"
         payload = json.dumps({"user_id": member.id, "type": "created", "task_id": 424242})
-        async with await psycopg.AsyncConnection.connect(harness._plain_url(database_url)) as connection:
+        async with await psycopg.AsyncConnection.connect(plain_url(database_url)) as connection:
             await connection.execute("SELECT pg_notify('task_events', %s)", (payload,))
             await connection.rollback()
         task = await create_task(http, a_url, member, "after the rollback")
@@ -158,7 +160,7 @@ async def test_killed_listener_reconnects_with_resync_then_events_flow(
     async with stream(http, b_url, member.bearer) as events:
         ready = await events.next_event()
         epoch = ready.id.rsplit("-", 1)[0]
-        async with await psycopg.AsyncConnection.connect(harness._plain_url(database_url), autocommit=True) as connection:
+        async with await psycopg.AsyncConnection.connect(plain_url(database_url), autocommit=True) as connection:
             cursor = await connection.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                 (f"taskpilot-events-{epoch}",),

@@ -6,6 +6,7 @@ import socket
 import httpx
 
 from app.core.middleware import INSTANCE_ID
+from api_errors import error_body
 
 
 async def test_liveness_and_api_alias(client):
@@ -55,8 +56,7 @@ async def test_unknown_route_and_malformed_json_are_json_errors(client, user):
     malformed = await client.post(
         "/api/tasks", content=b'{"title": ', headers={**user.headers, "Content-Type": "application/json"}
     )
-    assert malformed.status_code == 422
-    assert malformed.json()["message"]
+    assert error_body(malformed, 422)["errors"][0]["type"] == "json_invalid"
 
 
 async def test_unexpected_errors_are_json_without_stack_traces(database_url):
@@ -82,3 +82,11 @@ async def test_openapi_and_docs_are_served(client):
                  "/api/auth/logout", "/api/tasks", "/api/tasks/{task_id}"):
         assert path in schema["paths"], path
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_method_not_allowed_lists_every_method_of_the_path(client, user):
+    collection = await client.request("PUT", "/api/tasks", headers=user.headers)
+    assert error_body(collection, 405)["detail"] == "Method Not Allowed"
+    assert collection.headers["allow"] == "GET, POST"
+    item = await client.request("OPTIONS", "/api/tasks/1", headers=user.headers)
+    assert item.status_code == 405 and item.headers["allow"] == "DELETE, GET, PATCH"

@@ -1,14 +1,20 @@
 """MCP server at /mcp: the official `mcp` client over streamable HTTP against a real backend process."""
 from __future__ import annotations
 
-import harness
+from taskpilot_dev import harness
 import httpx
 import httpx2
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from app.services.assistant.tools import TOOL_DESCRIPTIONS
+
 EXPECTED_TOOLS = {"add_task", "list_tasks", "complete_task", "update_task", "delete_task"}
+
+
+def _untitled(properties: dict) -> dict:
+    return {name: {key: value for key, value in spec.items() if key != "title"} for name, spec in properties.items()}
 
 
 async def _session_call(base_url: str, token: str | None, action):
@@ -39,6 +45,11 @@ async def test_mcp_lists_tools_and_adds_task_for_token_owner(server_url, create_
 
     tools, added, listed = await _session_call(server_url, alice.token, list_and_add)
     assert {tool.name for tool in tools.tools} == EXPECTED_TOOLS
+    for tool in tools.tools:  # one definition: MCP publishes the assistant's argument models, field for field
+        description, args_model = TOOL_DESCRIPTIONS[tool.name]
+        assert tool.description == description
+        assert _untitled(tool.input_schema["properties"]) == _untitled(args_model.model_json_schema()["properties"])
+        assert tool.input_schema.get("required", []) == args_model.model_json_schema().get("required", [])
     add_schema = next(tool for tool in tools.tools if tool.name == "add_task").input_schema
     assert "user_id" not in add_schema.get("properties", {})
     assert added.is_error is False, added

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-import harness
+from taskpilot_dev import harness
 
 GRACEFUL_EXIT_CODES = (0, -15)
 

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Task
+from api_errors import error_body
 
 
 async def _create(client, user, title="task", description=None):
@@ -61,9 +62,7 @@ async def test_crud_round_trip(client, user):
 )
 async def test_invalid_task_is_422_with_message(client, user, payload):
     response = await client.post("/api/tasks", json=payload, headers=user.headers)
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert isinstance(body["detail"], list) and body["message"]
+    assert error_body(response, 422)["errors"]
 
 
 async def test_boundary_lengths_are_accepted(client, user):
@@ -75,8 +74,7 @@ async def test_boundary_lengths_are_accepted(client, user):
 async def test_invalid_patch_is_422_and_changes_nothing(client, user, payload):
     created = await _create(client, user, "keep me")
     response = await client.patch(f"/api/tasks/{created['id']}", json=payload, headers=user.headers)
-    assert response.status_code == 422, response.text
-    assert isinstance(response.json()["detail"], list) and response.json()["message"]
+    assert error_body(response, 422)["errors"]
     assert (await client.get(f"/api/tasks/{created['id']}", headers=user.headers)).json() == created
 
 
@@ -111,8 +109,7 @@ async def test_default_page_is_50(client, user):
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"completed": "perhaps"}, {"limit": "ten"}])
 async def test_bad_list_parameters_are_422(client, user, params):
     response = await client.get("/api/tasks", params=params, headers=user.headers)
-    assert response.status_code == 422
-    assert response.json()["message"]
+    assert error_body(response, 422)["errors"]
 
 
 async def test_other_users_tasks_are_invisible_and_untouchable(client, create_user, db_session):

@@ -6,10 +6,11 @@ runs it (one uvicorn process, uvloop + httptools):
   bare        GET /bare on a bare FastAPI app (same uvicorn settings) - the yardstick
   list_tasks  GET /api/tasks for a user with 50 tasks (returns all 50)
   create_task POST /api/tasks
-Targets (2-core machine): p95 <= 25 ms and >= 50 % of the bare route's req/s.
+Targets (2-core machine): p95 <= 25 ms and >= 50 % of the bare route's req/s, so the app layer
+costs at most as much as the HTTP server under it.
 
 Usage: .venv/bin/python dev/bench/api_bench.py [--seconds 10] [--concurrency 50]
-Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (dev/testdb.py).
+Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (taskpilot_dev.postgres).
 Results: dev/bench/results/api_bench.json (and a one-screen summary on stdout).
 Traffic goes to 127.0.0.1 only; every run is bounded by --seconds per scenario.
 """
@@ -31,11 +32,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # dev/ helpers
+from taskpilot_dev import harness
+from taskpilot_dev.api import TaskApi
+from taskpilot_dev.postgres import start_postgres
 
-import harness  # noqa: E402
-import testdb  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 RESULTS_FILE = HERE / "results" / "api_bench.json"
 TARGET_P95_MS = 25.0
@@ -138,7 +139,7 @@ async def run_load(port: int, raw_request: bytes, expected_status: int, concurre
 @contextmanager
 def database() -> str:
     directory = tempfile.mkdtemp(prefix="taskpilot-bench-pg-")
-    admin_url, stop = testdb.start_postgres(directory)
+    admin_url, stop = start_postgres(directory)
     url = harness.create_database(admin_url)
     try:
         harness.migrate(url)
@@ -183,17 +184,6 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> Non
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
-def _json_request(port: int, method: str, path: str, payload: dict, headers: dict | None = None) -> dict:
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(payload).encode(), method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 # ---------------------------------------------------------------- main
 def main() -> int:
     parser = argparse.ArgumentParser(description="TaskPilot API benchmark")
@@ -220,17 +210,18 @@ def main() -> int:
         backend = harness.start_backend(database_url, env={"APP_ENV": "prod", "LOG_LEVEL": "INFO"})
         try:
             port = int(backend.url.rsplit(":", 1)[1])
-            reader = _json_request(port, "POST", "/api/auth/signup", {"email": "reader@example.com", "password": "bench-password"})
-            auth = {"Authorization": f"Bearer {reader['access_token']}"}
-            for number in range(50):
-                _json_request(port, "POST", "/api/tasks", {"title": f"task {number}", "description": "benchmark task"}, auth)
+            with TaskApi(backend.url) as reader:
+                auth = reader.signup("reader@example.com", "bench-password").headers
+                for number in range(50):
+                    reader.create_task(f"task {number}", "benchmark task")
             scenarios["list_tasks"] = asyncio.run(run_load(
                 port, build_request("GET", "/api/tasks", auth), 200, args.concurrency, args.seconds, args.warmup))
             print("list_tasks", scenarios["list_tasks"], flush=True)
 
-            writer = _json_request(port, "POST", "/api/auth/signup", {"email": "writer@example.com", "password": "bench-password"})
+            with TaskApi(backend.url) as writer:
+                writer_auth = writer.signup("writer@example.com", "bench-password").headers
             body = json.dumps({"title": "benchmark write", "description": "created under load"}).encode()
-            create = build_request("POST", "/api/tasks", {"Authorization": f"Bearer {writer['access_token']}"}, body)
+            create = build_request("POST", "/api/tasks", writer_auth, body)
             scenarios["create_task"] = asyncio.run(run_load(
                 port, create, 201, args.concurrency, args.seconds, args.warmup))
             print("create_task", scenarios["create_task"], flush=True)

@@ -29,8 +29,9 @@ from taskpilot_dev import dev_loop
 from taskpilot_dev import docker as dk
 from taskpilot_dev import tilt_sync
 from taskpilot_dev.chart_runner import ChartRunner
+from taskpilot_dev.paths import REPO_ROOT
 
-RESULTS = cp.REPO_ROOT / "dev" / "bench" / "results" / "devloop_bench.json"
+RESULTS = REPO_ROOT / "dev" / "bench" / "results" / "devloop_bench.json"
 TARGETS = {"backend_edit_p50_s": 1.5, "frontend_component_edit_p50_s": 1.0, "new_page_first_render_s": 3.0,
            "stack_ready_s": 60.0, "frontend_memory_peak_fraction": 0.60}
 POLLING_OFF = {"WATCHPACK_POLLING": "", "CHOKIDAR_USEPOLLING": ""}  # empty = falsy for both libraries

@@ -1,21 +1,20 @@
 #!/usr/bin/env node
 // Benchmark (not a test): first load of the task board from the production frontend build.
 //
-// Starts PostgreSQL (TEST_DATABASE_URL, or a throwaway one via dev/testdb.py), the real backend and
-// `node .next/standalone/server.js`, signs a user up with 20 tasks, then loads the board in fresh
+// Starts PostgreSQL (TEST_DATABASE_URL, or a throwaway one), the real backend and
+// `node .next/standalone/server.js` through the toolkit's harness, signs a user up with 20 tasks, then loads the board in fresh
 // Chromium contexts (empty cache each time) and reads from the Performance API:
 //   TTFB = navigation responseStart - startTime, LCP = last largest-contentful-paint entry,
 //   board ready = when the first task row exists in the page (performance.now(), via MutationObserver).
 // Writes dev/bench/results/frontend_bench.json. Target: LCP <= 1 s on localhost (spec: < 3 s).
 //
 //   node dev/bench/frontend_bench.mjs [--runs 7]     (run `npm run build` in frontend/ first)
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os, { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { launchChromium, newLocalContext } from "../../frontend/e2e/support/browser.mjs";
-import { pythonExecutable, REPO_ROOT, startStack } from "../../frontend/e2e/support/stack.mjs";
+import { launchChromium, newLocalContext } from "../toolkit/js/browser.mjs";
+import { startStack } from "../toolkit/js/harness.mjs";
 
 const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), "results", "frontend_bench.json");
 const TASKS = 20;
@@ -81,13 +80,6 @@ async function measureFirstLoad(browser, baseUrl, storageState) {
 
 async function main() {
   const loadAtStart = os.loadavg()[0];
-  let pgDir = null;
-  if (!process.env.TEST_DATABASE_URL) {
-    pgDir = mkdtempSync(join(tmpdir(), "frontend-bench-pg-"));
-    process.env.TEST_DATABASE_URL = execFileSync(pythonExecutable(), [join(REPO_ROOT, "dev", "testdb.py"), "start", "--dir", pgDir], {
-      encoding: "utf8",
-    }).trim();
-  }
   const stack = await startStack();
   const browser = await launchChromium();
   try {
@@ -96,7 +88,11 @@ async function main() {
     const signup = await setup.request.post(`${stack.frontendUrl}/api/auth/signup`, { data: { email, password: "benchmark-password" } });
     if (signup.status() !== 201) throw new Error(`signup failed: ${signup.status()} ${await signup.text()}`);
     for (let i = 1; i <= TASKS; i += 1) {
-      await setup.request.post(`${stack.frontendUrl}/api/tasks`, { data: { title: `Benchmark task ${i}`, description: "Some words" } });
+      // Same-origin, as the page would send it: the backend refuses cookie writes without Origin.
+      await setup.request.post(`${stack.frontendUrl}/api/tasks`, {
+        data: { title: `Benchmark task ${i}`, description: "Some words" },
+        headers: { origin: stack.frontendUrl },
+      });
     }
     const storageState = await setup.storageState(); // just the session cookie: no HTTP cache carries over
     await setup.close();
@@ -131,10 +127,6 @@ async function main() {
   } finally {
     await browser.close();
     await stack.stop();
-    if (pgDir) {
-      execFileSync(pythonExecutable(), [join(REPO_ROOT, "dev", "testdb.py"), "stop", "--dir", pgDir]);
-      rmSync(pgDir, { recursive: true, force: true });
-    }
   }
 }
 

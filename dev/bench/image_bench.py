@@ -3,12 +3,13 @@
 
     .venv/bin/python dev/bench/image_bench.py [--runs 5] [--no-build]
 
-Writes dev/bench/results/image_bench.json. Needs a Docker engine (dev/ci/start-docker.sh) and the
-base images (dev/ci/standin-bases.sh). CI uses stand-in bases whose sizes differ from the real
+Writes dev/bench/results/image_bench.json. Needs a Docker engine (.ci/start-docker.sh) and the
+base images (.ci/standin-bases.sh). CI uses stand-in bases whose sizes differ from the real
 python:3.13-slim / node:20-alpine, so the figure that carries over is `added_mb` (app layers);
 `estimated_real_mb` adds it to the real base sizes (reference values below, override with
 --real-python-mb / --real-node-mb after `docker pull` on a laptop).
-Targets (issue 6): each image <= 170 MB with real bases (spec cap 200 MB); backend healthy <= 5 s.
+Targets: each image <= 170 MB with real bases (hard cap 200 MB, so a pull over a slow link stays
+short); backend healthy <= 5 s (a rollout or a restarted pod is back in seconds).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ is one end-to-end trip with no queueing behind other writes.
 
     .venv/bin/python dev/bench/realtime_bench.py [--events 300] [--warmup 20]
 
-Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (dev/testdb.py).
+Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (taskpilot_dev.harness).
 Writes dev/bench/results/realtime_bench.json. Target: p95 <= 300 ms.
 """
 from __future__ import annotations
@@ -18,22 +18,16 @@ import json
 import os
 import platform
 import statistics
-import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-DEV_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(DEV_DIR))
+import httpx
 
-import httpx  # noqa: E402
+from taskpilot_dev import harness
+from taskpilot_dev.sse import SseStream
 
-import harness  # noqa: E402
-import testdb  # noqa: E402
-from sse_client import SseStream  # noqa: E402
-
-RESULT_PATH = DEV_DIR / "bench" / "results" / "realtime_bench.json"
+RESULT_PATH = Path(__file__).resolve().parent / "results" / "realtime_bench.json"
 TARGET_P95_MS = 300.0
 
 
@@ -87,23 +81,8 @@ def main() -> int:
     if args.events < 200:
         parser.error("--events must be at least 200")
 
-    with tempfile.TemporaryDirectory(prefix="realtime-bench-") as scratch:
-        admin_url, stop_postgres = testdb.start_postgres(Path(scratch) / "pg")
-        try:
-            database_url = harness.create_database(admin_url)
-            harness.migrate(database_url)
-            process_a = harness.start_backend(database_url)
-            try:
-                process_b = harness.start_backend(database_url)
-                try:
-                    samples = asyncio.run(measure(process_a.url, process_b.url, args.events, args.warmup))
-                finally:
-                    process_b.stop()
-            finally:
-                process_a.stop()
-            harness.drop_database(admin_url, database_url)
-        finally:
-            stop_postgres()
+    with harness.stack(backends=2, frontend=False) as running:
+        samples = asyncio.run(measure(*running.backend_urls, args.events, args.warmup))
 
     latency = summarize(samples["end_to_end"])
     result = {

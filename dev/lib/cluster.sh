@@ -20,6 +20,9 @@ start_or_reuse_minikube() {
       printf '  or ask for less, e.g.: MINIKUBE_CPUS=2 MINIKUBE_MEMORY=4096 %s\n' "$0" >&2
       exit 1
     fi
+    if [[ -n "$MINIKUBE_K8S_VERSION" ]]; then
+      require_kube_version "$MINIKUBE_K8S_VERSION" "MINIKUBE_K8S_VERSION" "unset it (minikube's default is new enough) or set MINIKUBE_K8S_VERSION=v$CHART_KUBE_VERSION"
+    fi
     info "minikube profile '$MINIKUBE_PROFILE' is $state; starting it (${MINIKUBE_CPUS} CPUs, ${MINIKUBE_MEMORY} MB, driver ${MINIKUBE_DRIVER})"
     local args=(start -p "$MINIKUBE_PROFILE" --cpus "$MINIKUBE_CPUS" --memory "$MINIKUBE_MEMORY" --driver "$MINIKUBE_DRIVER")
     [[ -n "$MINIKUBE_K8S_VERSION" ]] && args+=(--kubernetes-version "$MINIKUBE_K8S_VERSION")
@@ -28,6 +31,13 @@ start_or_reuse_minikube() {
   fi
   kube_context_exists ||
     die "kube context '$KUBE_CONTEXT' is missing after minikube start." "minikube update-context -p $MINIKUBE_PROFILE"
+  local server
+  server="$(kubectl --context "$KUBE_CONTEXT" version 2>/dev/null | sed -n 's/^Server Version: *//p' | extract_version || true)"
+  if [[ -n "$server" ]]; then
+    # a profile created by an older minikube keeps its Kubernetes: recreate it (the data goes with it)
+    require_kube_version "$server" "minikube profile '$MINIKUBE_PROFILE'" "minikube delete -p $MINIKUBE_PROFILE && $0   (or keep it and use another: MINIKUBE_PROFILE=taskpilot $0)"
+    ok "Kubernetes $server (>= $CHART_KUBE_VERSION)"
+  fi
 }
 
 enable_ingress() {

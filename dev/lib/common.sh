@@ -119,12 +119,30 @@ tool_version() {
   esac | extract_version
 }
 
+# The chart needs Kubernetes >= 1.30 (helm/taskpilot-ai/Chart.yaml kubeVersion: the preStop `sleep`
+# action); the cluster tool floors follow from it, so a too-old tool stops here instead of at render
+# or install time. tests/scripts checks CHART_KUBE_VERSION against Chart.yaml.
+CHART_KUBE_VERSION=1.30.0
 MIN_VERSION_docker=20.10.0
-MIN_VERSION_minikube=1.30.0
-MIN_VERSION_kubectl=1.27.0
-MIN_VERSION_helm=3.12.0
+# 1.33.0 is the first minikube whose default Kubernetes is >= 1.30 (v1.30.0); older ones start a
+# cluster the chart refuses.
+MIN_VERSION_minikube=1.33.0
+# kubectl supports API servers one minor version either side of its own.
+MIN_VERSION_kubectl=1.29.0
+# Without a cluster (`helm template`, as Tilt renders; `helm lint`) Helm assumes the Kubernetes of the
+# client-go it was built with: 3.15.0 (client-go 0.30) is the first that assumes >= 1.30; 3.14 assumes
+# 1.29 and stops with "chart requires kubeVersion: >=1.30.0-0".
+MIN_VERSION_helm=3.15.0
 MIN_VERSION_tilt=0.33.10
 MIN_VERSION_python3=3.11.0
+
+# require_kube_version VERSION WHAT : stop when a Kubernetes version is below the chart's floor.
+require_kube_version() {
+  local have="${1#v}"
+  if ! version_ge "$have" "$CHART_KUBE_VERSION"; then
+    die "$2 is Kubernetes $have; the chart needs >= $CHART_KUBE_VERSION (helm/taskpilot-ai/Chart.yaml kubeVersion)." "$3"
+  fi
+}
 
 # check_tools TOOL... : every problem is listed before giving up, each with its install hint.
 check_tools() {

@@ -34,6 +34,14 @@ describe("ApiClient", () => {
     expect(urls).toEqual(["/api/tasks?limit=100", "/api/tasks?limit=100&completed=false", "/api/tasks?limit=100&completed=true"]);
   });
 
+  it("logs out with a JSON body (cookie-authenticated writes must send JSON)", async () => {
+    const fetchImpl = vi.fn(async () => new Response(null, { status: 204 }));
+    await new ApiClient({ fetchImpl: fetchImpl as unknown as typeof fetch }).logout();
+    const [, init] = fetchImpl.mock.calls[0] as unknown as [string, RequestInit];
+    expect((init.headers as Record<string, string>)["content-type"]).toBe("application/json");
+    expect(init.body).toBe("{}");
+  });
+
   it("returns undefined for 204 responses", async () => {
     const client = new ApiClient({ fetchImpl: (async () => new Response(null, { status: 204 })) as unknown as typeof fetch });
     await expect(client.deleteTask(3)).resolves.toBeUndefined();
@@ -88,11 +96,12 @@ describe("ApiClient", () => {
 });
 
 describe("errorMessageFrom", () => {
-  it("prefers the 422 message, then joins validation issues", () => {
-    expect(errorMessageFrom(422, { detail: [], message: "Title is too long" })).toBe("Title is too long");
-    expect(
-      errorMessageFrom(422, { detail: [{ loc: ["body", "title"], msg: "String should have at least 1 character" }] }),
-    ).toBe("title: String should have at least 1 character");
+  it("uses the error body's detail sentence (422 included)", () => {
+    const body = {
+      detail: "title: String should have at least 1 character",
+      errors: [{ loc: ["body", "title"], msg: "String should have at least 1 character", type: "string_too_short" }],
+    };
+    expect(errorMessageFrom(422, body)).toBe("title: String should have at least 1 character");
   });
 
   it("falls back to a generic message", () => {

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backendUrlFromEnv, proxyRequest, upstreamUrl } from "@/lib/proxy";
+import { apiPath, backendUrlFromEnv, proxyRequest, upstreamUrl } from "@/lib/proxy";
 
 // The proxy runs against a real local HTTP server: streaming and header handling are what matter here.
 interface Seen {
@@ -66,13 +66,29 @@ describe("backend URL", () => {
   it("keeps the path and query", () => {
     expect(upstreamUrl("http://front:3000/api/tasks?completed=true", "http://b:8000/")).toBe("http://b:8000/api/tasks?completed=true");
   });
+
+  it("forwards only plain paths under /api/", () => {
+    expect(apiPath(["tasks", "12"])).toBe("/api/tasks/12");
+    for (const segments of [["%2e%2e", "mcp"], ["..", "mcp"], ["%2E%2e", "mcp"], ["tasks", "%2f..%2fmcp"], ["a%5c..%5cmcp"],
+      ["."], ["tasks", ""], [], ["%zz"]]) {
+      expect(apiPath(segments), segments.join("/")).toBeNull();
+    }
+    expect(upstreamUrl("http://front:3000/mcp", "http://b:8000")).toBeNull();
+    expect(upstreamUrl("http://front:3000/api/%2e%2e/mcp", "http://b:8000")).toBeNull();
+  });
 });
 
 describe("proxyRequest", () => {
   it("passes method, body, cookies and headers through and returns the backend's response", async () => {
     const request = new Request("http://localhost:3000/api/tasks?x=1", {
       method: "POST",
-      headers: { cookie: "taskpilot_session=tok", "content-type": "application/json", "x-request-id": "r1" },
+      headers: {
+        cookie: "taskpilot_session=tok",
+        "content-type": "application/json",
+        "x-request-id": "r1",
+        origin: "http://localhost:3000",
+        "sec-fetch-site": "same-origin",
+      },
       body: JSON.stringify({ title: "Buy milk" }),
     });
     const response = await proxyRequest(request, backendUrl);
@@ -87,6 +103,47 @@ describe("proxyRequest", () => {
     expect(last.headers["x-request-id"]).toBe("r1");
     expect(last.headers["x-forwarded-proto"]).toBe("http");
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+    // The backend's CSRF guard compares these with the forwarded host: they must reach it unchanged.
+    expect(last.headers.origin).toBe("http://localhost:3000");
+    expect(last.headers["sec-fetch-site"]).toBe("same-origin");
+  });
+
+  it("refuses a path that would leave /api/ and never calls the backend", async () => {
+    const before = seen.length;
+    for (const segments of [["%2e%2e", "mcp"], ["..", "mcp"]]) {
+      const response = await proxyRequest(new Request("http://localhost:3000/api/x"), backendUrl, fetch, segments);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ detail: "Invalid API path" });
+    }
+    expect(seen.length).toBe(before);
+  });
+
+  it("drops forwarding headers the client sent and sets its own", async () => {
+    const request = new Request("http://localhost:3000/api/tasks", {
+      headers: { "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test",
+        "x-forwarded-port": "443", forwarded: "for=6.6.6.6;proto=https", "x-real-ip": "6.6.6.6" },
+    });
+    await proxyRequest(request, backendUrl);
+    const last = seen.at(-1)!;
+    expect(last.headers["x-forwarded-for"]).toBeUndefined();
+    expect(last.headers["x-forwarded-port"]).toBeUndefined();
+    expect(last.headers.forwarded).toBeUndefined();
+    expect(last.headers["x-real-ip"]).toBeUndefined();
+    expect(last.headers["x-forwarded-proto"]).toBe("http");
+    expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+  });
+
+  it("names the host the browser used (its Host header), which the browser's Origin is built from", async () => {
+    // Next builds request.url from its own idea of the server (localhost), not from the Host header.
+    const request = new Request("http://localhost:3000/api/tasks", {
+      method: "POST",
+      headers: { host: "127.0.0.1:3000", origin: "http://127.0.0.1:3000", "content-type": "application/json" },
+      body: "{}",
+    });
+    await proxyRequest(request, backendUrl);
+    const last = seen.at(-1)!;
+    expect(last.headers["x-forwarded-host"]).toBe("127.0.0.1:3000");
+    expect(last.headers.origin).toBe("http://127.0.0.1:3000");
   });
 
   it("relays every Set-Cookie header separately", async () => {
@@ -122,7 +179,9 @@ describe("proxyRequest", () => {
     const response = await proxyRequest(new Request("http://localhost:3000/api/tasks"), `http://127.0.0.1:${deadPort}`);
     expect(response.status).toBe(502);
     expect(response.headers.get("content-type")).toContain("application/json");
-    const body = (await response.json()) as { detail: string };
-    expect(body.detail).toMatch(/unavailable/i);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ detail: "Backend unavailable. Please try again shortly." });
+    expect(text).not.toContain("127.0.0.1"); // no addresses or error text from inside
+    expect(text).not.toMatch(/ECONNREFUSED|fetch failed/i);
   });
 });

@@ -2,20 +2,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT / "dev") not in sys.path:  # standalone runs without the root pytest.ini
-    sys.path.insert(0, str(REPO_ROOT / "dev"))
+from taskpilot_dev import tools
+from taskpilot_dev.paths import REPO_ROOT
 
-import k8s_tools  # noqa: E402
-
-CHART_DIR = k8s_tools.CHART_DIR
-RELEASE = k8s_tools.RELEASE_NAME
-NAMESPACE = k8s_tools.NAMESPACE
+CHART_DIR = tools.CHART_DIR
+RELEASE = tools.RELEASE_NAME
+NAMESPACE = tools.NAMESPACE
 
 # A prod render needs secrets (the chart refuses to invent them); ≥32 chars as the backend demands.
 PROD_SECRETS = (
@@ -23,25 +18,31 @@ PROD_SECRETS = (
     "secrets.databasePassword=prod-test-db-password",
     "secrets.openaiApiKey=sk-test-not-a-real-key",
 )
+# `helm template` cannot look up the cluster, so the chart refuses to generate secrets there: the
+# default profile gives them explicitly (as a GitOps render would).
+DEFAULT_SECRETS = (
+    "secrets.jwtSecret=default-test-jwt-secret-0123456789abcdef01",
+    "secrets.databasePassword=default-test-db-password",
+)
 PROFILES = {
-    "default": ((), ()),
+    "default": ((), DEFAULT_SECRETS),
     "dev": (("values-dev.yaml",), ()),
     "prod": (("values-prod.yaml",), PROD_SECRETS),
 }
 
 
 def run_helm(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([k8s_tools.helm_bin(), *args], capture_output=True, text=True)
+    return subprocess.run([tools.helm_bin(), *args], capture_output=True, text=True)
 
 
 def template_args(profile: str, extra_set: tuple[str, ...] = ()) -> list[str]:
     values_files, set_values = PROFILES[profile]
-    return k8s_tools.helm_template_args(values_files, (*set_values, *extra_set))[1:]
+    return tools.helm_template_args(values_files, (*set_values, *extra_set))[1:]
 
 
 def render(profile: str, *extra_set: str) -> list[dict]:
     values_files, set_values = PROFILES[profile]
-    return k8s_tools.render_chart(values_files, (*set_values, *extra_set))
+    return tools.render_chart(values_files, (*set_values, *extra_set))
 
 
 def find(docs: list[dict], kind: str, name: str) -> dict:

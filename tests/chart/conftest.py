@@ -1,23 +1,17 @@
 """Fixtures for the chart tests (helpers live in chart_support.py)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-for path in (HERE, HERE.parents[1] / "dev"):  # standalone runs too, without the root pytest.ini
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import chart_support  # noqa: E402
-import k8s_tools  # noqa: E402
+import chart_support
+from taskpilot_dev import tools
 
 
 @pytest.fixture(scope="session")
 def helm() -> str:
-    return k8s_tools.helm_bin()
+    return tools.helm_bin()
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +27,6 @@ def rendered_text(tmp_path_factory) -> dict[str, Path]:
     paths = {}
     for profile, (values_files, set_values) in chart_support.PROFILES.items():
         path = out / f"{profile}.yaml"
-        path.write_text(k8s_tools.render_chart_text(values_files, set_values))
+        path.write_text(tools.render_chart_text(values_files, set_values))
         paths[profile] = path
     return paths

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import chart_support as cs
-import k8s_tools
+from taskpilot_dev import tools
 
 SKIPS = yaml.safe_load((Path(__file__).parent / "checkov-skips.yaml").read_text())
 
@@ -26,7 +26,7 @@ def test_every_skip_has_a_one_line_reason():
 @pytest.mark.parametrize("profile", ["dev", "prod"])
 def test_checkov_finds_nothing_beyond_the_documented_skips(profile, rendered_text):
     proc = subprocess.run(
-        [k8s_tools.checkov_bin(), "--framework", "kubernetes", "--compact", "--output", "json",
+        [tools.checkov_bin(), "--framework", "kubernetes", "--compact", "--output", "json",
          "--file", str(rendered_text[profile])],
         capture_output=True, text=True,
     )

@@ -158,7 +158,7 @@ def test_set_replicas_3_scales_both_deployments(profile):
         assert cs.find(docs, "Deployment", name)["spec"]["replicas"] == 3
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", ["default", "prod"])
 def test_rolling_update_strategy_prestop_and_grace(rendered, profile):
     docs = rendered[profile]
     for component in ("frontend", "backend"):
@@ -172,6 +172,16 @@ def test_rolling_update_strategy_prestop_and_grace(rendered, profile):
     drain = float(cs.find(docs, "ConfigMap", f"{FULL}-config")["data"]["SHUTDOWN_DRAIN_SECONDS"])
     backend_sleep = cs.container(cs.find(docs, "Deployment", f"{FULL}-backend"), "backend")["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert backend_sleep + drain < 30
+
+
+def test_dev_pods_restart_without_prod_drain(rendered):
+    """Every `uvicorn --reload` and pod replacement in the inner loop would otherwise wait out the drain."""
+    docs = rendered["dev"]
+    assert cs.find(docs, "ConfigMap", f"{FULL}-config")["data"]["SHUTDOWN_DRAIN_SECONDS"] == "0"
+    for component in ("frontend", "backend"):
+        obj = cs.find(docs, "Deployment", f"{FULL}-{component}")
+        assert "lifecycle" not in cs.container(obj, component)
+        assert cs.pod_spec(obj)["terminationGracePeriodSeconds"] <= 10
 
 
 @pytest.mark.parametrize("profile,expected", [("default", set()), ("dev", set()), ("prod", {"frontend", "backend"})])

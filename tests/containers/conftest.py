@@ -18,6 +18,7 @@ import pytest
 from taskpilot_dev import chart_pods as cp
 from taskpilot_dev import docker as dk
 from taskpilot_dev.chart_runner import ChartRunner
+from taskpilot_dev.paths import REPO_ROOT
 
 HERE = Path(__file__).parent
 _skip_reason: list[str | None] = []
@@ -56,7 +57,7 @@ def dev_stack():
 def setup_venv() -> Path:
     """A virtualenv made by ./setup.sh's own install_python_helpers (cached while its inputs match):
     Tilt's checks run with that interpreter, so they must need nothing else."""
-    root = cp.REPO_ROOT
+    root = REPO_ROOT
     venv = root / ".cache" / "setup-venv"
     function = subprocess.run(["sed", "-n", "/^install_python_helpers() {/,/^}/p", str(root / "setup.sh")],
                               capture_output=True, text=True, check=True).stdout

@@ -1,12 +1,12 @@
 """End-to-end suite for TaskPilot AI: HTTP behaviour against a running stack, and cluster behaviour
 (persistence, scaling, rolling restarts, DNS, ingress) against a local kube context.
 
-Where requests go (see taskpilot_e2e/targets.py):
+Where requests go:
   * E2E_BACKEND_URL / E2E_BACKEND_URLS (comma list) / E2E_FRONTEND_URL / E2E_INGRESS_URL when set;
   * otherwise http://localhost:8000 and :3000 when something listens there (Tilt, ./port-forward.sh);
-  * otherwise — the README test command's case here — the suite STARTS LOCAL PROCESSES itself via
-    dev/harness.py: two backend processes (backend_server ×2, so real-time is checked across two
-    replicas) and the built frontend (frontend_server), on TEST_DATABASE_URL or a throwaway PostgreSQL.
+  * otherwise — the README test command's case here — the suite STARTS LOCAL PROCESSES itself with
+    taskpilot_dev.harness.stack: two backend processes (so real-time is checked across two replicas)
+    and the built frontend, on TEST_DATABASE_URL or a throwaway PostgreSQL.
 Cluster tests (disruptive: they delete pods, scale and restart) use the kube context E2E_KUBE_CONTEXT,
 by default `minikube` or a current context that is clearly local (kind-*, k3d-*, docker-desktop...),
 never a remote one; namespace E2E_NAMESPACE (default taskpilot). Without a reachable cluster they
@@ -18,21 +18,55 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import sys
+import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: make taskpilot_e2e importable
+from taskpilot_dev import api, harness, tools
+from taskpilot_dev.cluster import ClusterApi, PortForward, connect
+from taskpilot_dev.paths import CHART_DIR
 
-from taskpilot_e2e import api  # noqa: E402
-from taskpilot_e2e.kube import ClusterApi, PortForward, connect  # noqa: E402
-from taskpilot_e2e.targets import Targets, local_stack, targets_from_env  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_REPORT: list[str] = []  # lines printed in the terminal summary (load counts, spread, scaling method)
 NAMESPACE = os.environ.get("E2E_NAMESPACE", "taskpilot")
+
+
+@dataclass
+class Targets:
+    origin: str  # "env" | "forwarded" | "local"
+    backend_urls: list[str]
+    frontend_url: str | None = None
+    frontend_missing: str = ""
+
+    @property
+    def backend_url(self) -> str:
+        return self.backend_urls[0]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip().rstrip("/") for part in (value or "").split(",") if part.strip()]
+
+
+def targets_from_env(env: dict[str, str]) -> Targets | None:
+    """Explicit or forwarded targets; None when the suite should start local processes."""
+    # E2E_API_URL / E2E_BASE_URL: the names the Tiltfile's e2e resource passes.
+    first = _split(env.get("E2E_BACKEND_URL") or env.get("E2E_API_URL"))
+    backends = first + [u for u in _split(env.get("E2E_BACKEND_URLS")) if u not in first]
+    frontend = (env.get("E2E_FRONTEND_URL") or env.get("E2E_BASE_URL") or "").rstrip("/") or None
+    if backends:
+        return Targets("env", backends, frontend, "" if frontend else "E2E_FRONTEND_URL is not set")
+    if env.get("E2E_LOCAL") == "1" or not port_open("localhost", 8000):
+        return None
+    if not port_open("localhost", 3000):
+        return Targets("forwarded", ["http://localhost:8000"], None, "nothing listens on localhost:3000")
+    return Targets("forwarded", ["http://localhost:8000"], "http://localhost:3000", "")
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +75,8 @@ def targets() -> Targets:
     if found is not None:
         yield found
         return
-    with local_stack() as started:
-        yield started
+    with harness.stack(backends=2) as started:  # two replicas, so real-time is checked across them
+        yield Targets("local", started.backend_urls, started.frontend_url, started.frontend_missing)
 
 
 @pytest.fixture(scope="session")
@@ -70,21 +104,12 @@ def make_user(backend_url: str):
 # --- cluster ------------------------------------------------------------------------
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    import k8s_tools  # dev/k8s_tools.py bootstraps kubectl/helm into .cache/bin when missing
-
-    return {"kubectl": k8s_tools.kubectl_bin, "helm": k8s_tools.helm_bin}[name]()
-
-
 def _connect_cluster() -> tuple[ClusterApi | None, str]:
     if os.environ.get("E2E_SKIP_CLUSTER") == "1":
         return None, "E2E_SKIP_CLUSTER=1"
     kube, reason = connect(os.environ.get("E2E_KUBE_CONTEXT") or None, NAMESPACE)
     if kube is not None:
-        kube.kubectl_bin, kube.helm_bin = _tool("kubectl"), _tool("helm")
+        kube.kubectl_bin, kube.helm_bin = tools.kubectl_bin(), tools.helm_bin()
     return kube, reason
 
 
@@ -137,7 +162,7 @@ def pod_forwards(cluster: ClusterApi):
 
 @pytest.fixture(scope="session")
 def chart() -> str:
-    return os.environ.get("E2E_CHART", str(REPO_ROOT / "helm" / "taskpilot-ai"))
+    return os.environ.get("E2E_CHART", str(CHART_DIR))
 
 
 @pytest.fixture(scope="session")

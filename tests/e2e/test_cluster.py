@@ -3,8 +3,8 @@
 Needs the current kube context (or E2E_KUBE_CONTEXT) with TaskPilot in namespace taskpilot; every
 test here skips with one reason otherwise. HTTP goes through the ingress (a forward to the
 ingress-nginx controller unless E2E_INGRESS_URL is set), because it balances over all backend pods
-and keeps working while pods are replaced. The logic lives in taskpilot_e2e/cluster.py and is unit
-tested against a fake API in test_cluster_logic.py. Tests run in file order and leave the replica
+and keeps working while pods are replaced. The logic lives in taskpilot_dev.rollouts and is tested
+against the fake API in tests/toolkit. Tests run in file order and leave the replica
 counts as they found them.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from taskpilot_e2e import api
-from taskpilot_e2e.cluster import (
+from taskpilot_dev import api
+from taskpilot_dev.load import instance_spread, load_while
+from taskpilot_dev.rollouts import (
     APP_LABELS,
     BACKEND_DEPLOYMENT,
     FRONTEND_DEPLOYMENT,
@@ -25,12 +26,13 @@ from taskpilot_e2e.cluster import (
     resolve_in_cluster,
     rolling_restart,
     scale_app,
+    single_ready_pod,
     wait_for,
     wait_ready_endpoints,
     wait_rolled_out,
     wait_statefulset_ready,
 )
-from taskpilot_e2e.load import instance_spread, load_while
+from taskpilot_dev.sse import EventStream
 
 pytestmark = pytest.mark.cluster
 LOAD_CLIENTS = 20
@@ -62,7 +64,7 @@ def test_tasks_survive_postgresql_pod_deletion(cluster, ingress, report):
     titles = [f"persisted {n}" for n in range(3)]
     for title in titles:
         assert httpx.post(f"{ingress}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code == 201
-    new_pod = replace_pod(cluster, APP_LABELS["postgresql"])
+    new_pod = replace_pod(cluster, single_ready_pod(cluster, APP_LABELS["postgresql"]).name)
     wait_statefulset_ready(cluster, POSTGRES_STATEFULSET)
 
     def tasks_back():
@@ -109,7 +111,7 @@ def test_real_time_across_two_backend_pods(cluster, scaled_to_three, pod_forward
     first, second = sorted(p.name for p in ready_pods(cluster, APP_LABELS["backend"]))[:2]
     writer, listener = pod_forwards(first, 8000), pod_forwards(second, 8000)
     user = api.signup(writer, "podsse")
-    with api.EventStream(listener, headers=user.headers) as stream:
+    with EventStream(listener, headers=user.headers) as stream:
         ready = stream.wait_for(lambda e: e.get("type") == "ready")
         assert ready["instance"] == second
         task = httpx.post(f"{writer}/api/tasks", json={"title": "pod to pod"}, headers=user.headers, timeout=10)

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from taskpilot_e2e import api
+from taskpilot_dev import api
 
 
 def test_health_endpoints_and_instance_header(backend_url):
@@ -23,7 +23,7 @@ def test_signup_login_me_and_rejections(backend_url):
     me = httpx.get(f"{backend_url}/api/auth/me", headers=user.headers, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == user.email
     login = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
-    assert login.status_code == 200 and login.json()["user"]["id"] == user.user_id
+    assert login.status_code == 200 and login.json()["user"]["id"] == user.id
     wrong = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": "not-it-123"}, timeout=30)
     assert wrong.status_code == 401 and wrong.json()["detail"]
     assert httpx.get(f"{backend_url}/api/tasks", timeout=10).status_code == 401
@@ -80,7 +80,8 @@ def test_frontend_serves_the_app(frontend_url):
 
 def test_frontend_proxy_carries_the_session_cookie(frontend_url):
     email = api.unique_email("proxy")
-    with httpx.Client(base_url=frontend_url, timeout=30) as browser:
+    # Like the app's page: same-origin Origin on every request (the backend refuses cookie writes without it).
+    with httpx.Client(base_url=frontend_url, timeout=30, headers={"Origin": frontend_url}) as browser:
         signup = browser.post("/api/auth/signup", json={"email": email, "password": api.PASSWORD})
         assert signup.status_code == 201, signup.text
         assert "taskpilot_session" in browser.cookies, "the proxy must pass Set-Cookie through"
@@ -88,7 +89,7 @@ def test_frontend_proxy_carries_the_session_cookie(frontend_url):
         assert created.status_code == 201
         assert [t["title"] for t in browser.get("/api/tasks").json()] == ["via the proxy"]
         assert browser.get("/api/auth/me").json()["email"] == email
-        assert browser.post("/api/auth/logout").status_code == 204
+        assert browser.post("/api/auth/logout", json={}).status_code == 204
         browser.cookies.clear()
         assert browser.get("/api/tasks").status_code == 401
 

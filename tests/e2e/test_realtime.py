@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from taskpilot_e2e import api
+from taskpilot_dev import api
+from taskpilot_dev.sse import EventStream
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def created_event_for(task_id):
 def test_event_written_on_one_replica_reaches_a_stream_on_the_other(replica_pair):
     writer, listener = replica_pair
     user = api.signup(writer, "realtime")
-    with api.EventStream(listener, headers=user.headers) as stream:
+    with EventStream(listener, headers=user.headers) as stream:
         stream.wait_for(lambda e: e.get("type") == "ready")
         task = httpx.post(f"{writer}/api/tasks", json={"title": "cross replica"}, headers=user.headers, timeout=10).json()
         event = stream.wait_for(created_event_for(task["id"]))
@@ -36,7 +37,7 @@ def test_event_written_on_one_replica_reaches_a_stream_on_the_other(replica_pair
 def test_other_users_events_are_not_delivered(replica_pair):
     writer, listener = replica_pair
     watcher, actor = api.signup(listener, "watcher"), api.signup(writer, "actor")
-    with api.EventStream(listener, headers=watcher.headers) as stream:
+    with EventStream(listener, headers=watcher.headers) as stream:
         stream.wait_for(lambda e: e.get("type") == "ready")
         foreign = httpx.post(f"{writer}/api/tasks", json={"title": "not yours"}, headers=actor.headers, timeout=10).json()
         own = httpx.post(f"{writer}/api/tasks", json={"title": "yours"}, headers=watcher.headers, timeout=10).json()
@@ -47,7 +48,7 @@ def test_other_users_events_are_not_delivered(replica_pair):
 def test_events_stream_through_the_frontend_proxy(replica_pair, frontend_url):
     _, writer = replica_pair  # the frontend proxies to the first backend: write on the other one
     user = api.signup(writer, "proxysse")
-    with api.EventStream(frontend_url, headers=user.headers) as stream:
+    with EventStream(frontend_url, headers=user.headers) as stream:
         stream.wait_for(lambda e: e.get("type") == "ready")
         task = httpx.post(f"{writer}/api/tasks", json={"title": "through the proxy"}, headers=user.headers, timeout=10).json()
         stream.wait_for(created_event_for(task["id"]))

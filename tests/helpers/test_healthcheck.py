@@ -1,4 +1,4 @@
-"""dev/healthcheck.py against the real backend and local HTTP servers (up, down, not ready, late)."""
+"""dev/healthcheck.py (over taskpilot_dev.health) against the real backend and local HTTP servers (up, down, not ready, late)."""
 from __future__ import annotations
 
 import io
@@ -6,14 +6,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-import harness
-import healthcheck
-from helper_servers import PageHandler, closed_port_url, http_server
+from taskpilot_dev import harness, health
+from taskpilot_dev.fakes.pages import PageHandler, closed_port_url, http_server
+from taskpilot_dev.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "dev" / "healthcheck.py"
+SCRIPT = REPO_ROOT / "dev" / "healthcheck.py"
 
 
 def run_script(*args, timeout=120):
@@ -69,8 +67,8 @@ def test_a_service_that_comes_up_late_is_waited_for():
     threading.Thread(target=start_later, daemon=True).start()
     try:
         out = io.StringIO()
-        checks = [healthcheck.Check("frontend", f"http://127.0.0.1:{port}/")]
-        assert healthcheck.run_round(checks, timeout=20, retry_every=0.2, out=out), out.getvalue()
+        checks = [health.Check("frontend", f"http://127.0.0.1:{port}/")]
+        assert health.run_round(checks, timeout=20, retry_every=0.2, out=out), out.getvalue()
     finally:
         while late[0] is None:
             time.sleep(0.1)
@@ -82,7 +80,7 @@ def test_a_non_ok_health_body_fails():
         pass
 
     with http_server(WrongBody) as url:
-        result = healthcheck.probe(healthcheck.Check("backend", url + "/health", expect_json_status="ok"), 5)
+        result = health.probe(health.Check("backend", url + "/health", expect_json_status="ok"), 5)
     assert not result.ok and 'body is not {"status": "ok"}' in result.detail
 
 

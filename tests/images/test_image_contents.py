@@ -132,12 +132,16 @@ def test_dev_targets_let_live_update_write(dev_images):
     backend = _sh(backend_dev, "set -e; touch /app/synced.py /opt/venv/lib/new-file; tar --version >/dev/null; "
                                "pip --version >/dev/null; test -f /app/requirements.txt; id -u")
     assert backend.returncode == 0 and backend.stdout.strip() == "1000", backend.stderr
-    assert "--reload" in ds.inspect(backend_dev)["Config"]["Cmd"]
+    assert ds.inspect(backend_dev)["Config"]["Cmd"] == ["backend-dev-server"]
+    start = _sh(backend_dev, "cat \"$(command -v backend-dev-server)\"; python -c 'import debugpy'")
+    assert start.returncode == 0 and "--reload" in start.stdout, start.stderr
     frontend = _sh(frontend_dev, "set -e; touch /app/src/synced.tsx /app/.next-probe; tar --version >/dev/null 2>&1 || tar --help >/dev/null 2>&1; "
                                  "test -d /app/node_modules/next; echo \"polling=$WATCHPACK_POLLING\"; id -u")
     # no polling: live-update writes happen inside the container, where inotify sees them
     assert frontend.returncode == 0 and frontend.stdout.split() == ["polling=", "1001"], frontend.stderr
-    assert " ".join(ds.inspect(frontend_dev)["Config"]["Cmd"]).endswith("dev --hostname 0.0.0.0 --port 3000")
+    assert ds.inspect(frontend_dev)["Config"]["Cmd"] == ["frontend-dev-server"]
+    start = _sh(frontend_dev, "cat \"$(command -v frontend-dev-server)\"")
+    assert start.returncode == 0 and "dev --hostname 0.0.0.0 --port 3000" in start.stdout, start.stderr
 
 
 def test_backend_dev_target_serves_with_reload(dev_images, stack):

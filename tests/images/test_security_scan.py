@@ -188,9 +188,9 @@ def test_hadolint_passes_and_every_ignore_is_justified():
 
 
 def test_checkov_dockerfile_checks_pass_or_skips_have_reasons():
-    import k8s_tools  # dev/ is on pythonpath
+    from taskpilot_dev import tools
 
-    checkov = k8s_tools.checkov_bin()
+    checkov = tools.checkov_bin()
     proc = subprocess.run([checkov, "--framework", "dockerfile", "--output", "json", "--quiet", "--skip-download",
                            *[a for f in DOCKERFILES for a in ("-f", str(f))]],
                           capture_output=True, text=True, timeout=600, cwd=REPO)

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.docker
 def _signup(base: str) -> requests.Session:
     """New user through the frontend's /api proxy; the session cookie carries auth from here on."""
     client = requests.Session()
+    client.headers["Origin"] = base  # as the app's page sends it: cookie-authenticated writes need a same-origin Origin
     email = f"img-{secrets.token_hex(4)}@example.com"
     resp = client.post(f"{base}/api/auth/signup", json={"email": email, "password": secrets.token_urlsafe(12), "name": "Image Test"}, timeout=20)
     assert resp.status_code == 201, resp.text

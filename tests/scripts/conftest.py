@@ -1,4 +1,4 @@
-"""Run the repo's shell scripts against fake CLIs (tests/scripts/fake_cli.py) in a sealed PATH.
+"""Run the repo's shell scripts against the fake CLIs (taskpilot_dev.fakes.cli) in a sealed PATH.
 
 PATH = <fake bin> : <system bin>, where <system bin> holds symlinks to every executable of the real
 PATH except the faked tools, so the real kubectl/docker on this machine can never be reached.
@@ -6,18 +6,16 @@ PATH except the faked tools, so the real kubectl/docker on this machine can neve
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FAKE_CLI = Path(__file__).with_name("fake_cli.py")
-FAKED_TOOLS = ("minikube", "kubectl", "helm", "docker", "tilt", "python3")
+from taskpilot_dev.fakes.cli import FAKED_TOOLS, FakeCliSet
+from taskpilot_dev.paths import REPO_ROOT
+
 HIDDEN_FROM_SYSTEM = {*FAKED_TOOLS, "python", "pip", "pip3", "tilt", "kind", "pip3.11"}
 
 
@@ -70,35 +68,16 @@ class Result:
         return [c["argv"] for c in self.calls if tool is None or c["tool"] == tool]
 
 
-@dataclass
-class CliWorld:
-    root: Path
-    system_bin: Path
-    state: dict = field(default_factory=dict)
+class CliWorld(FakeCliSet):
+    """The fake tools first on a sealed PATH; `run` executes a repo script in that world."""
 
-    def __post_init__(self) -> None:
-        self.fake_bin = self.root / "fakebin"
-        self.fake_bin.mkdir()
-        for tool in FAKED_TOOLS:
-            self.add_tool(tool)
-        self.state.update(minikube="absent", current_context=None, contexts={}, docker_daemon=True,
-                          docker_ncpu=8, docker_mem_bytes=16 * 1024**3, port_forward_seconds=0.2, fail=[])
+    def __init__(self, root: Path, system_bin: Path) -> None:
+        super().__init__(root)
+        self.system_bin = system_bin
 
-    # -- arranging the world -------------------------------------------------
-    def add_tool(self, tool: str) -> None:
-        path = self.fake_bin / tool
-        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "{FAKE_CLI}" {tool} "$@"\n')
-        path.chmod(0o755)
-
-    def remove_tool(self, tool: str) -> None:
-        (self.fake_bin / tool).unlink()
-
-    def running_minikube(self, *, namespace: bool = False, release: bool = False) -> None:
-        self.state["minikube"] = "running"
-        namespaces = ["default", "kube-system"] + (["taskpilot"] if namespace or release else [])
-        releases = {"taskpilot/taskpilot-ai": "helm/taskpilot-ai"} if release else {}
-        self.state["contexts"]["minikube"] = {"namespaces": namespaces, "releases": releases}
-        self.state["current_context"] = "minikube"
+    @property
+    def fake_bin(self) -> Path:
+        return self.bin_dir
 
     def production_context(self, *, current: bool = True) -> None:
         """A real-looking remote cluster that must never be touched."""
@@ -109,39 +88,30 @@ class CliWorld:
         if current:
             self.state["current_context"] = "prod-eks"
 
-    # -- acting ----------------------------------------------------------------
     def env(self, extra: dict | None = None) -> dict:
-        env = {
-            "PATH": f"{self.fake_bin}{os.pathsep}{self.system_bin}",
+        return super().env({
+            "PATH": f"{self.bin_dir}{os.pathsep}{self.system_bin}",
             "HOME": str(self.root / "home"),
-            "FAKE_STATE": str(self.root / "state.json"),
-            "FAKE_LOG": str(self.root / "calls.jsonl"),
             "VENV_DIR": str(self.root / "venv"),
             "LANG": "C.UTF-8",
             "FRONTEND_PORT": "39781",
             "BACKEND_PORT": "39782",
-        }
-        env.update(extra or {})
-        return env
+            **(extra or {}),
+        })
 
     def run(self, script: str, *args: str, env: dict | None = None, input: str | None = None,
             timeout: float = 60) -> Result:
         (self.root / "home").mkdir(exist_ok=True)
-        state_file = self.root / "state.json"
-        state_file.write_text(json.dumps(self.state))
-        log = self.root / "calls.jsonl"
-        log.write_text("")
+        self.save()
         completed = subprocess.run(
             [str(REPO_ROOT / script), *args], cwd=REPO_ROOT, env=self.env(env), input=input,
             capture_output=True, text=True, timeout=timeout,
         )
-        self.state = json.loads(state_file.read_text())
-        calls = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        return Result(completed.returncode, completed.stdout, completed.stderr, calls, self.state)
+        return Result(completed.returncode, completed.stdout, completed.stderr, self.calls(), self.load())
 
 
 @pytest.fixture
 def world(tmp_path, system_bin) -> CliWorld:
-    return CliWorld(root=tmp_path, system_bin=system_bin)
+    return CliWorld(tmp_path, system_bin)
 
 

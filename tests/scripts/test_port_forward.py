@@ -1,6 +1,5 @@
 """port-forward.sh against a fake kubectl: both forwards, restarts on drop, Ctrl-C stops both."""
 
-import json
 import os
 import signal
 import socket
@@ -8,7 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from taskpilot_dev.paths import REPO_ROOT
 
 
 def forward_calls(result):
@@ -38,23 +39,41 @@ def process_gone(pid: int) -> bool:
     return "\nState:\tZ" in status  # a zombie waiting for its reaper is gone too
 
 
-def test_ctrl_c_stops_both_forwards(world):
+def start_in_a_terminal(argv, env):
+    """Start a script as an interactive shell starts a foreground job: its own process group and the
+    default SIGINT disposition. A test runner started in the background (CI, `cmd &`, nohup) ignores
+    SIGINT, and an ignored signal is inherited: bash then cannot trap INT at all ("signals ignored upon
+    entry to the shell cannot be trapped"), so Ctrl-C would be lost whatever the script does."""
+    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            process_group=0, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.fixture(params=["default", "ignored"])
+def runner_sigint(request):
+    """The test runner's own SIGINT disposition: default (a terminal) or ignored (a background CI job)."""
+    if request.param == "default":
+        yield request.param
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield request.param
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_both_forwards(world, runner_sigint):
     world.running_minikube(release=True)
     world.state["port_forward_seconds"] = 60
-    state_file = world.root / "state.json"
-    state_file.write_text(json.dumps(world.state))
-    log = world.root / "calls.jsonl"
-    log.write_text("")
-    process = subprocess.Popen([str(REPO_ROOT / "port-forward.sh")], cwd=REPO_ROOT, env=world.env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    world.save()
+    process = start_in_a_terminal([str(REPO_ROOT / "port-forward.sh")], world.env())
     deadline = time.monotonic() + 30
     forwards = []
     while time.monotonic() < deadline and len(forwards) < 2:
         time.sleep(0.2)
-        forwards = [json.loads(line) for line in log.read_text().splitlines() if "port-forward" in line]
+        forwards = [c for c in world.calls() if "port-forward" in c["argv"]]
     assert len(forwards) == 2, "both forwards should have started"
     time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
     stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr
     assert "port forwards stopped" in stdout

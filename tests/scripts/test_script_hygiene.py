@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from taskpilot_dev.paths import REPO_ROOT
+
 SCRIPTS = ("setup.sh", "setup-minikube.sh", "port-forward.sh", "cleanup.sh")
 LIBRARIES = sorted((REPO_ROOT / "dev" / "lib").glob("*.sh"))
+# The other shell code: the test command and the CI bootstrap.
+TOOLING = [REPO_ROOT / "dev" / "test.sh", REPO_ROOT / ".ci" / "run", *sorted((REPO_ROOT / ".ci").glob("*.sh"))]
 FLAGS_WITH_VALUES = {"--frontend-port", "--backend-port", "--max-restarts"}
 
 
@@ -25,7 +28,7 @@ def shellcheck_bin() -> str:
 
 
 def test_shellcheck_clean():
-    files = [str(REPO_ROOT / s) for s in SCRIPTS] + [str(p) for p in LIBRARIES]
+    files = [str(REPO_ROOT / s) for s in SCRIPTS] + [str(p) for p in (*LIBRARIES, *TOOLING)]
     result = subprocess.run([shellcheck_bin(), "-x", "--severity=style", *files], cwd=REPO_ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

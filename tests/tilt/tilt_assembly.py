@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from tilt_api import Link, PortForward, TiltfileError
-from tilt_model import (LABEL_RE, TRIGGER_MODE_AUTO, WORKLOAD_KINDS, Resource, _image_name, _listify,
+from tilt_model import (LABEL_RE, TRIGGER_MODE_AUTO, WORKLOAD_KINDS, Resource, image_name, listify,
                         containers)
 
 
@@ -97,9 +97,9 @@ def assemble(model) -> dict[str, Resource]:
         res.name = new_name or res.name
         if res.name in resources:
             raise TiltfileError(f"k8s_resource: a resource named {res.name!r} already exists")
-        res.port_forwards += [_parse_port_forward(p) for p in _listify(call["port_forwards"])]
-        res.links += [lk if isinstance(lk, Link) else Link(lk) for lk in _listify(call["links"])]
-        res.labels += _listify(call["labels"])
+        res.port_forwards += [_parse_port_forward(p) for p in listify(call["port_forwards"])]
+        res.links += [lk if isinstance(lk, Link) else Link(lk) for lk in listify(call["links"])]
+        res.labels += listify(call["labels"])
         _check_labels(f"k8s_resource {res.name}", res.labels)
         res.resource_deps += call["resource_deps"]
         res.auto_init = call["auto_init"]
@@ -113,15 +113,15 @@ def assemble(model) -> dict[str, Resource]:
     for name, lr in model.local_resources.items():
         if name in resources:
             raise TiltfileError(f"local_resource {name!r} collides with a Kubernetes resource")
-        labels = _listify(lr["labels"])
+        labels = listify(lr["labels"])
         _check_labels(f"local_resource {name}", labels)
-        resources[name] = Resource(name, "local", links=_listify(lr["links"]), labels=labels,
+        resources[name] = Resource(name, "local", links=listify(lr["links"]), labels=labels,
                                    resource_deps=lr["resource_deps"], auto_init=lr["auto_init"],
                                    trigger_mode=lr["trigger_mode"] or TRIGGER_MODE_AUTO, local=lr)
 
     for build in model.docker_builds:  # image injection
         for res in resources.values():
-            if any(_image_name(c["image"]) == _image_name(build["ref"]) for o in res.objects for c in containers(o)):
+            if any(image_name(c["image"]) == image_name(build["ref"]) for o in res.objects for c in containers(o)):
                 res.images.append(build["ref"])
 
     for res in resources.values():

@@ -4,7 +4,7 @@ No Tilt binary exists here, so this plays Tilt's part: it runs the Tiltfile (and
 `load()`s) with the builtins of `tilt_api.SIGNATURES`, records what each call declares, and
 then assembles resources the way Tilt does (one per workload, Services attached by selector,
 `k8s_resource` renames/groupings, image injection, resource_deps). `helm()` runs real
-`helm template` through dev/k8s_tools.py, with Tilt's filter for chart test templates.
+`helm template` through dev/tools.py, with Tilt's filter for chart test templates.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import starlark as sl
 import yaml
 
-import k8s_tools
+from taskpilot_dev import tools
 from tilt_modules import ConfigHelp, ModuleBuiltins
 from tilt_api import (SIGNATURES, ApiObject, Blob, FallBackOn, InitialSync, Link, PortForward,
                       RestartContainer, Run, Sync, TiltfileError, TriggerMode, bind)
@@ -62,13 +62,13 @@ def _opaque(value):
     return sl.OpaquePythonObject(value)
 
 
-def _listify(value):
+def listify(value):
     if value is None or value == "":
         return []
     return list(value) if isinstance(value, list) else [value]
 
 
-def _image_name(ref: str) -> str:
+def image_name(ref: str) -> str:
     """Repository part of an image ref (no tag/digest, docker.io/library/ prefix removed)."""
     name = ref.split("@")[0]
     if ":" in name.rsplit("/", 1)[-1]:
@@ -192,11 +192,11 @@ class TiltModel(ModuleBuiltins):
             raise TiltfileError("docker_build: Cannot specify both dockerfile and dockerfile_contents")
         if not Path(dockerfile).is_file():
             raise TiltfileError(f"docker_build: error reading dockerfile: open {dockerfile}: no such file or directory")
-        if any(_image_name(b["ref"]) == _image_name(a["ref"]) for b in self.docker_builds):
+        if any(image_name(b["ref"]) == image_name(a["ref"]) for b in self.docker_builds):
             raise TiltfileError(f"Image for ref {a['ref']!r} has already been defined")
         self._validate_live_update(a["live_update"], context)
         self.docker_builds.append(dict(a, context=context, dockerfile=dockerfile,
-                                       only=_listify(a["only"]), ignore=_listify(a["ignore"])))
+                                       only=listify(a["only"]), ignore=listify(a["ignore"])))
 
     def _validate_live_update(self, steps, context):
         """Tilt's live_update ordering rules (internal/tiltfile/live_update.go)."""
@@ -222,10 +222,10 @@ class TiltModel(ModuleBuiltins):
 
     def _b_run(self, cmd, trigger, echo_off):
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
-        return Run(argv, [self._abs(t) for t in _listify(trigger)], echo_off)
+        return Run(argv, [self._abs(t) for t in listify(trigger)], echo_off)
 
     def _b_fall_back_on(self, files):
-        return FallBackOn([self._abs(f) for f in _listify(files)])
+        return FallBackOn([self._abs(f) for f in listify(files)])
 
     def _b_initial_sync(self):
         return InitialSync()
@@ -235,7 +235,7 @@ class TiltModel(ModuleBuiltins):
 
     # ---- builtins: Kubernetes ----------------------------------------------------------------
     def _b_k8s_yaml(self, yaml, allow_duplicates):
-        texts = [yaml.text] if isinstance(yaml, Blob) else [Path(self._abs(p)).read_text() for p in _listify(yaml)]
+        texts = [yaml.text] if isinstance(yaml, Blob) else [Path(self._abs(p)).read_text() for p in listify(yaml)]
         for text in texts:
             for obj in self._decode_stream(text):
                 key = (obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace", ""))
@@ -249,14 +249,14 @@ class TiltModel(ModuleBuiltins):
         chart = self._abs(pathToChartDir)
         if not Path(chart, "Chart.yaml").is_file():
             raise TiltfileError(f"helm: no chart found at {chart}")
-        argv = [k8s_tools.helm_bin(), "template", name or "chart", chart]
+        argv = [tools.helm_bin(), "template", name or "chart", chart]
         if not skip_crds:
             argv.append("--include-crds")
         if namespace:
             argv += ["--namespace", namespace]
-        for v in _listify(values):
+        for v in listify(values):
             argv += ["--values", self._abs(v)]
-        for s in _listify(set):
+        for s in listify(set):
             argv += ["--set", s]
         if kube_version:
             argv += ["--kube-version", kube_version]
@@ -290,7 +290,7 @@ class TiltModel(ModuleBuiltins):
         return "default"
 
     def _b_allow_k8s_contexts(self, contexts):
-        self.allowed_contexts += _listify(contexts)
+        self.allowed_contexts += listify(contexts)
 
     # ---- builtins: settings ------------------------------------------------------------------
     def _b_update_settings(self, **a):

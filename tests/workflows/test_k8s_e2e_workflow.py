@@ -85,7 +85,7 @@ def test_tools_are_pinned_and_the_job_outlives_tilt(workflow):
     job = workflow["jobs"]["minikube-e2e"]
     steps = {step["name"]: step for step in job["steps"]}
     tilt_step = steps["Bring the stack up with tilt ci"]["run"]
-    assert "tilt ci --context minikube --timeout" in tilt_step
+    assert 'tilt ci --context minikube --timeout "${TILT_CI_TIMEOUT}"' in tilt_step
     assert job["timeout-minutes"] > minutes(env["TILT_CI_TIMEOUT"]) + 15
 
 
@@ -100,3 +100,63 @@ def test_suite_runs_after_tilt_and_failures_dump_the_cluster(workflow):
     assert dump["if"] == "failure()"
     for needed in ("get pods,events -A", "describe pod", "logs -n", "--previous"):
         assert needed in dump["run"], needed
+
+
+def step_map(workflow) -> dict:
+    return {step["name"]: step for step in workflow["jobs"]["minikube-e2e"]["steps"]}
+
+
+def test_tilt_ci_leaves_a_snapshot_and_its_log_and_stops_before_the_job_does(workflow):
+    job = workflow["jobs"]["minikube-e2e"]
+    run = step_map(workflow)["Bring the stack up with tilt ci"]["run"]
+    assert "--output-snapshot-on-exit \"$ARTIFACTS/tilt-snapshot.json\"" in run
+    assert "tee \"$ARTIFACTS/tilt-ci.log\"" in run and "set -euo pipefail" in run  # tee keeps tilt's exit status
+    shell_limit = minutes(re.search(r"timeout (\d+m) tilt ci", run).group(1))
+    assert minutes(workflow["env"]["TILT_CI_TIMEOUT"]) < shell_limit < job["timeout-minutes"]
+
+
+def test_snapshot_and_diagnostics_are_uploaded_whatever_happened(workflow):
+    steps = step_map(workflow)
+    upload = steps["Upload Tilt snapshot and diagnostics"]
+    assert upload["if"] == "always()" and upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "${{ env.ARTIFACTS }}"
+    assert "tee \"$ARTIFACTS/cluster-diagnostics.txt\"" in steps["Dump cluster state on failure"]["run"]
+    names = list(steps)
+    assert names.index("Dump cluster state on failure") < names.index("Upload Tilt snapshot and diagnostics")
+
+
+def test_tilt_down_always_runs_before_the_cluster_goes(workflow):
+    steps = step_map(workflow)
+    assert steps["tilt down"]["if"] == "always()"
+    assert steps["tilt down"]["run"].strip() == "tilt down --context minikube"
+    names = list(steps)
+    assert names.index("Upload Tilt snapshot and diagnostics") < names.index("tilt down") < names.index("Remove the cluster")
+
+
+def test_cold_start_figure_lands_in_the_job_summary(workflow, tmp_path):
+    step = step_map(workflow)["Record the cold-start figure"]
+    assert step["if"] == "always()"
+    # run the step's script as the runner would, once with a recorded figure and once without
+    for recorded, expected in (('{"seconds": 187.4}', "**187.4 s**"), (None, "not measured")):
+        work = tmp_path / ("with" if recorded else "without")
+        (work / ".cache").mkdir(parents=True)
+        (work / "artifacts").mkdir()
+        if recorded:
+            (work / ".cache" / "tilt-cold-start.json").write_text(recorded)
+        summary = work / "summary.md"
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "GITHUB_STEP_SUMMARY": str(summary),
+               "ARTIFACTS": str(work / "artifacts")}
+        subprocess.run(["bash", "-c", step["run"]], cwd=work, env=env, check=True)
+        assert expected in summary.read_text()
+    assert (tmp_path / "with" / "artifacts" / "tilt-cold-start.json").exists()
+
+
+def test_the_tilt_down_up_cycle_runs_alone_before_the_suite(workflow):
+    steps = step_map(workflow)
+    names = list(steps)
+    cycle = steps["Data survives tilt down and tilt up"]
+    assert "pytest tests/e2e/test_tilt_cycle.py" in cycle["run"] and cycle["env"]["E2E_REQUIRE_CLUSTER"] == "1"
+    # after the cold-start figure was recorded (its tilt up writes a new one), before port-forward.sh holds 8000
+    assert names.index("Record the cold-start figure") < names.index("Data survives tilt down and tilt up") \
+        < names.index("Cluster e2e suite")
+    assert '-m "not tilt_cycle"' in steps["Cluster e2e suite"]["run"]

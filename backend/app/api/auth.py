@@ -4,16 +4,30 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from app.api.deps import SESSION_COOKIE, CurrentUser, ReadSessionDep, SessionDep, unauthorized
 from app.core.config import get_settings
+from app.core.hashing import HashingBusy
 from app.core.security import create_access_token
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.services import auth as auth_service
+from app.services.login_limits import LoginLimits, TooManyFailures
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
+THROTTLED = "Too many attempts; retry after `Retry-After` seconds"
 
 
-def _came_over_https(request: Request) -> bool:
+def _too_many(detail: str, retry_after: int) -> HTTPException:
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers={"Retry-After": str(retry_after)})
+
+
+def _busy() -> HTTPException:
+    return _too_many("The server is busy checking passwords; retry shortly", HashingBusy.retry_after)
+
+
+def _secure_cookie(request: Request) -> bool:
+    """Always in prod (a forged or missing X-Forwarded-Proto must not downgrade it); dev follows the scheme."""
+    if request.app.state.settings.app_env == "prod":
+        return True
     forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded_proto == "https"
 
@@ -27,7 +41,7 @@ def _issue_session(request: Request, response: Response, user_id: int) -> str:
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_came_over_https(request),
+        secure=_secure_cookie(request),
     )
     return token
 
@@ -36,27 +50,43 @@ def _issue_session(request: Request, response: Response, user_id: int) -> str:
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses={409: {"model": ErrorResponse, "description": "Email already registered"}},
+    responses=error_responses(400, 403, 409, 415, 422, 429, 503, s409="Email already registered", s429=THROTTLED),
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
-        user = await auth_service.signup(session, email=body.email, password=body.password, name=body.name)
+        user = await auth_service.signup(
+            session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
+        )
     except auth_service.EmailAlreadyRegistered:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
+    except HashingBusy:
+        raise _busy() from None
     token = _issue_session(request, response, user.id)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
-@router.post("/login", response_model=TokenResponse, responses=ERROR_RESPONSES)
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=error_responses(400, 401, 403, 415, 422, 429, 503, s401="Incorrect email or password", s429=THROTTLED),
+)
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
-    user = await auth_service.authenticate(session, email=body.email, password=body.password)
+    try:
+        user = await auth_service.authenticate(
+            session, request.app.state.password_hashing, LoginLimits.from_settings(request.app.state.settings),
+            email=body.email, password=body.password, client=request.client.host if request.client else "unknown",
+        )
+    except TooManyFailures as error:
+        raise _too_many("Too many failed logins; try again later", error.retry_after) from None
+    except HashingBusy:
+        raise _busy() from None
     if user is None:
         raise unauthorized(INVALID_CREDENTIALS)
     token = _issue_session(request, response, user.id)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
-@router.get("/me", response_model=UserRead, responses=ERROR_RESPONSES)
+@router.get("/me", response_model=UserRead, responses=error_responses(401, 503))
 async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     user = await auth_service.get_user(session, current.id)
     if user is None:  # valid signature but the account is gone
@@ -64,7 +94,7 @@ async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 415))
 async def logout(request: Request, response: Response) -> None:
     """Clears the session cookie (tokens are stateless; a bearer client just forgets its token)."""
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_came_over_https(request))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))

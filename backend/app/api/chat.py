@@ -1,25 +1,34 @@
 """POST /api/chat: one assistant turn (AI model when OPENAI_API_KEY is set, offline interpreter otherwise)."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, SessionDep
 from app.models.conversation import MESSAGE_MAX_LENGTH
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse, StorableText
+from app.schemas.common import error_responses
+from app.schemas.text import text_field
 from app.services.assistant import conversations as conversation_service
+from app.services.assistant.turns import TurnInProgress
 
-router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["assistant"])
+TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
 
-ChatText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX_LENGTH), StorableText]
+
+def turn_in_progress(busy: TurnInProgress) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
+    )
+
+ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    message: ChatText
+    message: ChatText  # type: ignore[valid-type]
     conversation_id: int | None = Field(default=None, description="Continue this conversation; omit to start one")
 
 
@@ -38,7 +47,10 @@ class ChatResponse(BaseModel):
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={404: {"model": ErrorResponse, "description": "No such conversation for this user"}},
+    responses=error_responses(
+        400, 401, 403, 404, 415, 422, 429, 503,
+        s404="No such conversation for this user", s429="Another assistant turn of this user is still running",
+    ),
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
     try:
@@ -47,6 +59,8 @@ async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, req
         )
     except conversation_service.ConversationNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

@@ -3,33 +3,50 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import ValidationError
 
+from app.api.chat import turn_in_progress
 from app.api.deps import CurrentUser, SessionDep
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.chatkit import ChatKitRequestBody
+from app.schemas.common import error_responses
 from app.services.assistant import chatkit_protocol as protocol
+from app.services.assistant.turns import TurnInProgress
 
-router = APIRouter(tags=["assistant"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["assistant"])
+
+CHATKIT_DESCRIPTION = """\
+`threads.create` and `threads.add_user_message` answer `text/event-stream` (ChatKit events); the other
+request types answer JSON.
+
+Checked by the server but not expressible in JSON Schema: the message's text (all `input_text` and
+`input_tag` parts joined, then trimmed) must not be empty and must be at most 4000 characters (422).
+"""
 
 
 @router.post(
     "/chatkit",
-    summary="ChatKit protocol endpoint (threads.create / threads.add_user_message stream SSE; others JSON)",
+    summary="ChatKit protocol endpoint",
+    description=CHATKIT_DESCRIPTION,
     response_model=None,
+    responses={
+        200: {
+            "description": "JSON for reads and updates; an SSE stream of ChatKit events for new messages",
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {}},
+        },
+        **error_responses(400, 401, 403, 404, 415, 422, 429, 503, s404="No such thread for this user"),
+    },
 )
-async def chatkit(request: Request, current: CurrentUser, session: SessionDep) -> Response:
+async def chatkit(body: ChatKitRequestBody, request: Request, current: CurrentUser, session: SessionDep) -> Response:
+    chatkit_request = protocol.ChatKitRequest(type=body.type, params=body.params.model_dump(), metadata=body.metadata)
     try:
-        body = protocol.ChatKitRequest.model_validate_json(await request.body())
-    except ValidationError:
-        return JSONResponse({"detail": "Body must be a ChatKit request: {type, params}"}, status_code=422)
-    try:
-        if protocol.kind_of(body) == "streaming":
-            events = await protocol.prepare_stream(session, current.id, request.app.state.settings, body)
+        if protocol.kind_of(chatkit_request) == "streaming":
+            events = await protocol.prepare_stream(session, current.id, request.app.state.settings, chatkit_request)
             return StreamingResponse(
                 protocol.stream_events(events),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        return JSONResponse(await protocol.handle_non_streaming(session, current.id, body))
+        return JSONResponse(await protocol.handle_non_streaming(session, current.id, chatkit_request))
     except protocol.ChatKitError as error:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    except TurnInProgress as busy:
+        raise turn_in_progress(busy) from None

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import CurrentUser, SessionDep
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.services.assistant import conversations as conversation_service
 
-router = APIRouter(prefix="/conversations", tags=["assistant"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/conversations", tags=["assistant"])
 
 
 class ConversationRead(BaseModel):
@@ -33,7 +33,7 @@ class MessageRead(BaseModel):
     created_at: datetime
 
 
-@router.get("", response_model=list[ConversationRead])
+@router.get("", response_model=list[ConversationRead], responses=error_responses(401, 422, 503))
 async def list_conversations(
     current: CurrentUser, session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50
 ) -> list[ConversationRead]:
@@ -44,7 +44,7 @@ async def list_conversations(
 @router.get(
     "/{conversation_id}/messages",
     response_model=list[MessageRead],
-    responses={404: {"model": ErrorResponse, "description": "No such conversation for this user"}},
+    responses=error_responses(401, 404, 422, 503, s404="No such conversation for this user"),
 )
 async def list_messages(conversation_id: int, current: CurrentUser, session: SessionDep) -> list[MessageRead]:
     try:

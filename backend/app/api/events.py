@@ -25,12 +25,12 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import CurrentUser
 from app.core.db import session_scope
-from app.schemas.common import ERROR_RESPONSES, ErrorResponse
+from app.schemas.common import error_responses
 from app.schemas.tasks import TaskRead
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, Subscription, TaskEventBus
 
-KEEPALIVE_SECONDS = 10  # comfortably under the 15 s ceiling proxies and the issue ask for
+KEEPALIVE_SECONDS = 10  # comfortably under the ~15 s idle timeouts of common proxies and load balancers
 RECONNECT_DELAY_MS = 2000  # the browser's EventSource reconnect delay
 SEND_TIMEOUT_SECONDS = 30  # a client that cannot take a message for this long is dropped
 SHUTDOWN_GRACE_SECONDS = 1.0  # on server shutdown the generator ends itself, so the response closes cleanly
@@ -46,8 +46,11 @@ router = APIRouter(tags=["events"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
-        **ERROR_RESPONSES,
-        503: {"model": ErrorResponse, "description": "Real-time events are not available in this process"},
+        **error_responses(
+            401, 429, 503,
+            s429="Too many open event streams (for this user or this process): wait Retry-After seconds",
+            s503="Real-time events are not available in this process",
+        ),
     },
 )
 async def stream_events(

@@ -1,10 +1,10 @@
-"""Liveness (never touches the database) and readiness (database answers, not draining)."""
+"""Liveness (never touches the database) and readiness (schema at this image's head, not draining)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.core.db import database_is_reachable
+from app.schemas.common import error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -17,11 +17,14 @@ async def health() -> dict[str, str]:
 @router.get(
     "/health/ready",
     summary="Readiness",
-    responses={503: {"description": "Draining or database unreachable"}},
+    responses=error_responses(
+        503, s503="Draining, database unreachable, or schema not yet at this image's migration head"
+    ),
 )
 async def ready(request: Request) -> JSONResponse:
     if getattr(request.app.state, "draining", False):
-        return JSONResponse({"status": "draining"}, status_code=503)
-    if not await database_is_reachable():
-        return JSONResponse({"status": "unavailable", "detail": "Database unreachable"}, status_code=503)
+        return JSONResponse({"status": "draining", "detail": "Shutting down"}, status_code=503)
+    readiness = await request.app.state.readiness.check()
+    if not readiness.ready:
+        return JSONResponse({"status": "unavailable", "detail": readiness.detail}, status_code=503)
     return JSONResponse({"status": "ready"})

@@ -1,13 +1,23 @@
 """Settings, read from the environment only (see the README's env-var table)."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_PROD_SECRET_LENGTH = 32
+# Secrets published in this repository (dev chart values, test and e2e fixtures). Anyone can read them,
+# so prod refuses them; tests/ check that every fixture secret in the repo is listed here.
+PUBLISHED_SECRETS = frozenset({
+    "dev-only-jwt-secret-change-me-0123456789abcdef",  # helm/taskpilot-ai/values-dev.yaml
+    "dev-only-db-password",  # helm/taskpilot-ai/values-dev.yaml
+    "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/toolkit/taskpilot_dev/harness.py
+    "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # the browser tests' stack in the git history
+})
 
 
 class ConfigError(Exception):
@@ -26,7 +36,8 @@ class Settings(BaseSettings):
 
     jwt_secret: str = ""
     jwt_expires_minutes: int = 60 * 24
-    app_env: Literal["dev", "prod"] = "dev"
+    # Fails closed: a deployment that forgets APP_ENV gets the prod checks.
+    app_env: Literal["dev", "prod"] = "prod"
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated origins; empty = no CORS headers
     # Seconds between SIGTERM and closing the listener, while /health/ready answers 503 (0 = stop at once).
@@ -36,6 +47,21 @@ class Settings(BaseSettings):
     openai_api_key: str = ""
     openai_base_url: str = ""
     openai_model: str = "gpt-4o-mini"
+
+    # Abuse limits (docs/security.md lists each with the test that proves it).
+    # Concurrent password hashes per process; 0 = the CPUs this process may use (cgroup quota aware).
+    password_hash_concurrency: int = Field(default=0, ge=0)
+    login_max_failures_per_account: int = Field(default=10, ge=1)
+    login_max_failures_per_ip: int = Field(default=100, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)  # 0 = no limit
+    db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)  # 0 = no limit
+    assistant_turn_timeout_seconds: float = Field(default=120.0, gt=0)
+    assistant_max_tool_calls_per_step: int = Field(default=8, ge=1)
+
+    @property
+    def password_hash_slots(self) -> int:
+        return self.password_hash_concurrency or available_cpus()
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -50,14 +76,40 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
+    def _database_password(self) -> str:
+        if self.database_url:
+            return urlsplit(to_psycopg_url(self.database_url)).password or ""
+        return self.db_password
+
     def validate_for_startup(self) -> None:
-        """Raise ConfigError when the process must not start (prod with a weak JWT secret)."""
-        if self.app_env == "prod" and len(self.jwt_secret) < MIN_PROD_SECRET_LENGTH:
+        """Raise ConfigError when the process must not start (prod with a weak or published secret)."""
+        if self.app_env != "prod":
+            return
+        if len(self.jwt_secret) < MIN_PROD_SECRET_LENGTH:
             problem = "is missing" if not self.jwt_secret else f"is only {len(self.jwt_secret)} characters"
             raise ConfigError(
                 f"Refusing to start: APP_ENV=prod but JWT_SECRET {problem}; "
                 f"set JWT_SECRET to a random string of at least {MIN_PROD_SECRET_LENGTH} characters."
             )
+        for name, value in (("JWT_SECRET", self.jwt_secret), ("the database password", self._database_password())):
+            if value in PUBLISHED_SECRETS:
+                raise ConfigError(
+                    f"Refusing to start: APP_ENV=prod but {name} is a dev/test value published in the "
+                    "TaskPilot repository; set a freshly generated secret."
+                )
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: the cgroup v2 quota (a pod's CPU limit) or the affinity mask."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as quota_file:
+            quota, period = quota_file.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
 
 
 def to_psycopg_url(url: str) -> str:

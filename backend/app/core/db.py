@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -19,6 +18,19 @@ POOL_SIZE = 20
 POOL_MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
+
+
+def connect_args(settings: Settings) -> dict[str, object]:
+    """Per-connection options for every engine the app opens (request pool, readiness).
+
+    The server-side timeouts stop a stuck query or a transaction left open (e.g. across a model call)
+    from holding locks and a pooled connection indefinitely.
+    """
+    options = (
+        f"-c statement_timeout={settings.db_statement_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_ms}"
+    )
+    return {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options}
 
 
 def get_engine() -> AsyncEngine:
@@ -33,7 +45,7 @@ def get_engine() -> AsyncEngine:
             # restart fails one request with 503 and SQLAlchemy then discards the stale pool.
             pool_pre_ping=False,
             pool_recycle=1800,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            connect_args=connect_args(get_settings()),
         )
         _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
         # Same pool, autocommit: a read is one round trip (no BEGIN/ROLLBACK around it).
@@ -78,12 +90,3 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
     """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
     async with get_sessionmaker()() as session:
         yield session
-
-
-async def database_is_reachable() -> bool:
-    try:
-        async with get_engine().connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
-        return False

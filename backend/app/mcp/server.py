@@ -10,14 +10,16 @@ rebinding page cannot use a victim's session.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
@@ -55,31 +57,30 @@ async def _run(ctx: Context, name: str, arguments: dict[str, Any]) -> dict[str, 
     return result
 
 
+def _tool_function(name: str, args_model: type[BaseModel]) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """A function whose signature is the tool's argument model, field for field (MCP reads tools' schemas
+    from signatures), so the assistant and MCP publish one definition of each tool."""
+
+    async def tool(ctx: Context, **arguments: Any) -> dict[str, Any]:
+        return await _run(ctx, name, arguments)
+
+    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
+    for field_name, field in args_model.model_fields.items():
+        annotation = Annotated[
+            field.annotation, *field.metadata, Field(description=field.description, json_schema_extra=field.json_schema_extra)
+        ]
+        default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+        parameters.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
+    tool.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    tool.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters} | {"return": dict[str, Any]}
+    tool.__name__ = tool.__qualname__ = name
+    return tool
+
+
 def build_mcp_server() -> MCPServer:
     server = MCPServer("taskpilot", instructions="Manage the authenticated user's TaskPilot tasks.")
-
-    async def add_task(title: str, ctx: Context, description: str | None = None) -> dict[str, Any]:
-        return await _run(ctx, "add_task", {"title": title, "description": description})
-
-    async def list_tasks(ctx: Context, status: Literal["all", "open", "completed"] = "all") -> dict[str, Any]:
-        return await _run(ctx, "list_tasks", {"status": status})
-
-    async def complete_task(ctx: Context, task_id: int | None = None, title: str | None = None) -> dict[str, Any]:
-        return await _run(ctx, "complete_task", {"task_id": task_id, "title": title})
-
-    async def update_task(
-        task_id: int, ctx: Context, title: str | None = None, description: str | None = None,
-        completed: bool | None = None,
-    ) -> dict[str, Any]:
-        return await _run(
-            ctx, "update_task", {"task_id": task_id, "title": title, "description": description, "completed": completed}
-        )
-
-    async def delete_task(ctx: Context, task_id: int | None = None, title: str | None = None) -> dict[str, Any]:
-        return await _run(ctx, "delete_task", {"task_id": task_id, "title": title})
-
-    for function in (add_task, list_tasks, complete_task, update_task, delete_task):
-        server.add_tool(function, name=function.__name__, description=TOOL_DESCRIPTIONS[function.__name__][0])
+    for name, (description, args_model) in TOOL_DESCRIPTIONS.items():
+        server.add_tool(_tool_function(name, args_model), name=name, description=description)
     return server
 
 

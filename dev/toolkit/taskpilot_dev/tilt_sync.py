@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from taskpilot_dev.paths import REPO_ROOT
+
 
 
 class NeedsRebuild(RuntimeError):

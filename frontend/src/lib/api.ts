@@ -1,5 +1,5 @@
 /** Typed client for the backend API, always called same-origin through the /api proxy. */
-import type { ChatReply, Task, TaskFilter, User } from "./types";
+import type { ApiErrorBody, ChatReply, Task, TaskFilter, User } from "./types";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -20,27 +20,10 @@ export class ApiError extends Error {
   }
 }
 
-interface ValidationIssue {
-  msg?: unknown;
-  loc?: unknown;
-}
-
-function describeValidationIssue(issue: ValidationIssue): string {
-  const message = typeof issue.msg === "string" ? issue.msg : "is invalid";
-  const field = Array.isArray(issue.loc) ? issue.loc.filter((part) => part !== "body").join(".") : "";
-  return field ? `${field}: ${message}` : message;
-}
-
-/** Turns the backend's `{"detail": ...}` (or 422 list + "message") into one human sentence. */
+/** The backend's error body (`ApiErrorBody`: `detail` is always one sentence) as the error message. */
 export function errorMessageFrom(status: number, body: unknown): string {
-  if (body && typeof body === "object") {
-    const record = body as Record<string, unknown>;
-    if (typeof record.message === "string" && record.message) return record.message;
-    if (typeof record.detail === "string" && record.detail) return record.detail;
-    if (Array.isArray(record.detail) && record.detail.length > 0) {
-      return record.detail.map((issue) => describeValidationIssue(issue as ValidationIssue)).join("; ");
-    }
-  }
+  const detail = body && typeof body === "object" ? (body as Partial<ApiErrorBody>).detail : undefined;
+  if (typeof detail === "string" && detail) return detail;
   if (status === 502 || status === 503 || status === 504) return "The service is unavailable right now.";
   return `Request failed (HTTP ${status}).`;
 }
@@ -101,7 +84,8 @@ export class ApiClient {
   }
 
   logout(): Promise<void> {
-    return this.request("POST", "/api/auth/logout");
+    // A JSON body: the backend refuses cookie-authenticated writes without one (CSRF guard).
+    return this.request("POST", "/api/auth/logout", {});
   }
 
   listTasks(filter: TaskFilter = "all"): Promise<Task[]> {

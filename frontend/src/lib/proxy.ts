@@ -6,8 +6,13 @@
  * ways, including every Set-Cookie header.
  */
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus ones fetch computes itself. */
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1), ones fetch computes itself, and forwarding headers a client could
+ * forge (the backend would believe them: https for its cookie, the address its login limits count).
+ */
 const REQUEST_HEADERS_NOT_FORWARDED = new Set([
+  "forwarded",
+  "x-real-ip",
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -39,21 +44,56 @@ export function backendUrlFromEnv(env: Record<string, string | undefined> = proc
   return (value ? value : DEFAULT_BACKEND_URL).replace(/\/+$/, "");
 }
 
-export function upstreamUrl(requestUrl: string, backendUrl: string): string {
-  const incoming = new URL(requestUrl);
-  return `${backendUrl.replace(/\/+$/, "")}${incoming.pathname}${incoming.search}`;
+const API_PREFIX = "/api/";
+
+/** True for a path segment that could climb out of /api/ once a URL parser or the backend decodes it. */
+function unsafeSegment(segment: string): boolean {
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return true; // malformed percent-encoding
+  }
+  return [segment, decoded].some((value) => value === "" || value === "." || value === ".." || /[/\\\0]/.test(value));
+}
+
+/**
+ * The backend path for these /api/ path segments (each re-encoded), or null when one is empty, a dot
+ * segment or hides a separator, so `/api/%2e%2e/mcp` can never become `/mcp` on the way through.
+ */
+export function apiPath(segments: readonly string[]): string | null {
+  if (segments.length === 0 || segments.some(unsafeSegment)) return null;
+  return API_PREFIX + segments.map((segment) => encodeURIComponent(decodeURIComponent(segment))).join("/");
+}
+
+/** Segments after /api/ in a request URL's path as received (not re-normalised), or null outside /api/. */
+export function apiSegments(requestUrl: string): string[] | null {
+  const afterScheme = requestUrl.indexOf("//");
+  const pathStart = requestUrl.indexOf("/", afterScheme < 0 ? 0 : afterScheme + 2);
+  if (pathStart < 0) return null;
+  const rawPath = requestUrl.slice(pathStart).split(/[?#]/, 1)[0] ?? "";
+  return rawPath.startsWith(API_PREFIX) ? rawPath.slice(API_PREFIX.length).split("/") : null;
+}
+
+/** The upstream URL, or null when the path is not a plain path under /api/. */
+export function upstreamUrl(requestUrl: string, backendUrl: string, segments?: readonly string[]): string | null {
+  const path = apiPath(segments ?? apiSegments(requestUrl) ?? []);
+  if (path === null) return null;
+  return `${backendUrl.replace(/\/+$/, "")}${path}${new URL(requestUrl).search}`;
 }
 
 function forwardedRequestHeaders(request: Request): Headers {
   const headers = new Headers();
   request.headers.forEach((value, name) => {
-    if (!REQUEST_HEADERS_NOT_FORWARDED.has(name.toLowerCase())) headers.set(name, value);
+    const lower = name.toLowerCase();
+    if (!REQUEST_HEADERS_NOT_FORWARDED.has(lower) && !lower.startsWith("x-forwarded-")) headers.set(name, value);
   });
+  // Only what this server saw itself (the backend marks its cookie Secure when the browser used https).
+  // The host is the Host header the browser sent: the backend compares it with the browser's Origin
+  // (CSRF guard), and Next's request.url may name another spelling of this server (localhost).
   const incoming = new URL(request.url);
-  const host = request.headers.get("host") ?? incoming.host;
-  if (!headers.has("x-forwarded-host")) headers.set("x-forwarded-host", host);
-  // The backend marks its session cookie Secure only when the browser came over https.
-  if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
+  headers.set("x-forwarded-host", request.headers.get("host") ?? incoming.host);
+  headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   return headers;
 }
 
@@ -71,11 +111,16 @@ function downstreamHeaders(upstream: Response): Headers {
   return headers;
 }
 
-export function backendUnavailable(reason: string): Response {
+/** 502 for the browser: what happened, never why (addresses and error text stay in the server log). */
+export function backendUnavailable(): Response {
   return Response.json(
-    { detail: "The TaskPilot service is unavailable right now. Please try again shortly.", reason },
+    { detail: "Backend unavailable. Please try again shortly." },
     { status: 502, headers: { "cache-control": "no-store" } },
   );
+}
+
+function invalidPath(): Response {
+  return Response.json({ detail: "Invalid API path" }, { status: 400, headers: { "cache-control": "no-store" } });
 }
 
 const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
@@ -84,8 +129,10 @@ export async function proxyRequest(
   request: Request,
   backendUrl: string,
   fetchImpl: typeof fetch = fetch,
+  segments?: readonly string[],
 ): Promise<Response> {
-  const target = upstreamUrl(request.url, backendUrl);
+  const target = upstreamUrl(request.url, backendUrl, segments);
+  if (target === null) return invalidPath();
   const hasBody = !METHODS_WITHOUT_BODY.has(request.method.toUpperCase()) && request.body !== null;
   const init: RequestInit & { duplex?: "half" } = {
     method: request.method,
@@ -103,7 +150,8 @@ export async function proxyRequest(
   } catch (error) {
     if (request.signal.aborted) return new Response(null, { status: 499 });
     const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    return backendUnavailable(message);
+    console.error(`api proxy: backend unavailable: ${message}`);
+    return backendUnavailable();
   }
   return new Response(upstream.body, {
     status: upstream.status,

@@ -1,3 +1,9 @@
+/**
+ * The API's JSON shapes, mirroring the backend's OpenAPI document (components.schemas named in each
+ * comment). backend/tests/test_frontend_types.py fails when the two differ.
+ */
+
+/** UserRead */
 export interface User {
   id: number;
   email: string;
@@ -5,6 +11,7 @@ export interface User {
   created_at: string;
 }
 
+/** TaskRead */
 export interface Task {
   id: number;
   title: string;
@@ -14,16 +21,31 @@ export interface Task {
   updated_at: string;
 }
 
+/** ChatAction */
 export interface ChatAction {
   tool: string;
   arguments: Record<string, unknown>;
-  result: unknown;
+  result: Record<string, unknown>;
 }
 
+/** ChatResponse */
 export interface ChatReply {
   conversation_id: number;
   reply: string;
   actions: ChatAction[];
+}
+
+/** ValidationIssue */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+/** ErrorResponse: the body of every 4xx/5xx answer from the backend. */
+export interface ApiErrorBody {
+  detail: string;
+  errors?: ValidationIssue[];
 }
 
 export type TaskFilter = "all" | "open" | "done";

@@ -41,7 +41,7 @@ Naming. The release is expected to be `taskpilot-ai`; workloads are `<fullname>-
 
 {{/*
 Labels. Call with (dict "ctx" $ "component" "backend").
-`app: taskpilot-<component>` is the label the spec's `kubectl wait -l app=…` uses.
+`app: taskpilot-<component>` is the label setup.sh, the docs and the cluster checks select pods by (`kubectl wait -l app=…`).
 */}}
 {{- define "taskpilot-ai.selectorLabels" -}}
 app: taskpilot-{{ .component }}
@@ -134,12 +134,50 @@ Call with (dict "ctx" $ "keys" (list "BACKEND_URL") "secret" true).
 {{- range $key := .keys }}{{ $_ := set $picked $key (get $config $key) }}{{- end -}}
 checksum/config: {{ $picked | toJson | sha256sum }}
 {{- if .secret }}
-checksum/secret: {{ dict "secrets" .ctx.Values.secrets "existingSecret" .ctx.Values.existingSecret | toJson | sha256sum }}
+checksum/secret: {{ include "taskpilot-ai.secretChecksum" .ctx }}
 {{- end }}
 {{- end }}
 
+{{/*
+Secret values as given or as the cluster holds them (base64), without generating any: {"JWT_SECRET": …}.
+*/}}
+{{- define "taskpilot-ai.knownSecretData" -}}
+{{- $existing := (lookup "v1" "Secret" .Release.Namespace (include "taskpilot-ai.secretName" .)) | default dict }}
+{{- $data := get $existing "data" | default dict }}
+{{- $known := dict }}
+{{- range $key, $value := dict "JWT_SECRET" .Values.secrets.jwtSecret "DB_PASSWORD" .Values.secrets.databasePassword "OPENAI_API_KEY" .Values.secrets.openaiApiKey }}
+{{- if $value }}{{ $_ := set $known $key ($value | b64enc) }}{{ else if get $data $key }}{{ $_ := set $known $key (get $data $key) }}{{ end }}
+{{- end }}
+{{- $known | toJson }}
+{{- end }}
+
+{{/*
+Rolls the backend when a secret changes without publishing a hash an attacker could brute-force: keyed
+with the JWT secret (≥ 32 random characters), H(k ‖ H(k ‖ values)). Without a known JWT secret (first
+install, or existingSecret) only which values are set, and the Secret's name, go in: nothing secret.
+*/}}
+{{- define "taskpilot-ai.secretChecksum" -}}
+{{- $known := include "taskpilot-ai.knownSecretData" . | fromJson }}
+{{- $key := get $known "JWT_SECRET" | default "" }}
+{{- if and $key (not .Values.existingSecret) }}
+{{- printf "%s:%s" $key (printf "%s:%s" $key ($known | toJson) | sha256sum) | sha256sum }}
+{{- else }}
+{{- dict "existingSecret" .Values.existingSecret "set" (keys $known | sortAlpha) | toJson | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Secrets published in this repository (values-dev.yaml, test fixtures); the backend refuses them in prod. */}}
+{{- define "taskpilot-ai.publishedSecrets" -}}
+{{- list "dev-only-jwt-secret-change-me-0123456789abcdef" "dev-only-db-password" "test-only-jwt-secret-that-is-long-enough-0123456789" "e2e-only-jwt-secret-that-is-long-enough-0123456789" | toJson }}
+{{- end }}
+
+{{/* True ("true") when this render can read the cluster: `lookup` answers (install/upgrade, --dry-run=server). */}}
+{{- define "taskpilot-ai.clusterVisible" -}}
+{{- if (lookup "v1" "Namespace" "" "kube-system") }}true{{ end }}
+{{- end }}
+
 {{- define "taskpilot-ai.backendConfigKeys" -}}
-{{- list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" | toJson }}
+{{- list "DB_HOST" "DB_PORT" "DB_NAME" "DB_USER" "APP_ENV" "LOG_LEVEL" "CORS_ORIGINS" "JWT_EXPIRES_MINUTES" "OPENAI_BASE_URL" "OPENAI_MODEL" "SHUTDOWN_DRAIN_SECONDS" "PASSWORD_HASH_CONCURRENCY" "LOGIN_MAX_FAILURES_PER_ACCOUNT" "LOGIN_MAX_FAILURES_PER_IP" "LOGIN_FAILURE_WINDOW_SECONDS" "DB_STATEMENT_TIMEOUT_MS" "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS" "ASSISTANT_TURN_TIMEOUT_SECONDS" "ASSISTANT_MAX_TOOL_CALLS_PER_STEP" | toJson }}
 {{- end }}
 
 {{/* Scheduling knobs; call with (dict "ctx" $ "component" "backend" "values" .Values.backend). */}}
@@ -194,8 +232,20 @@ topologySpreadConstraints:
 {{- if ge (int $f.preStopSleepSeconds) (int $f.terminationGracePeriodSeconds) }}
 {{- fail (printf "frontend.terminationGracePeriodSeconds (%v) must exceed frontend.preStopSleepSeconds (%v)" $f.terminationGracePeriodSeconds $f.preStopSleepSeconds) }}
 {{- end }}
+{{- /* debugpy exists only in the dev image, and an open debugger port is remote code execution */}}
+{{- if and .Values.debug.enabled (ne $b.config.appEnv "dev") }}
+{{- fail "debug.enabled needs backend.config.appEnv=dev: debuggers are for the dev images on a local cluster (values-dev.yaml)" }}
+{{- end }}
 {{- /* the backend refuses to start in prod with a short JWT secret (app/core/config.py) */}}
 {{- if and (eq $b.config.appEnv "prod") .Values.secrets.jwtSecret (lt (len .Values.secrets.jwtSecret) 32) }}
 {{- fail "secrets.jwtSecret must be at least 32 characters when backend.config.appEnv=prod (the backend refuses shorter ones)" }}
+{{- end }}
+{{- if eq $b.config.appEnv "prod" }}
+{{- $published := include "taskpilot-ai.publishedSecrets" . | fromJsonArray }}
+{{- range $name, $value := dict "secrets.jwtSecret" .Values.secrets.jwtSecret "secrets.databasePassword" .Values.secrets.databasePassword }}
+{{- if has $value $published }}
+{{- fail (printf "%s is a dev/test value published in the TaskPilot repository and backend.config.appEnv=prod (the backend refuses it); set a freshly generated secret" $name) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -107,14 +107,20 @@ def _parse_arguments(name: str, raw: str | None) -> dict[str, Any]:
 
 
 async def run_agent(
-    session: AsyncSession, user_id: int, settings: Settings, history: list[dict[str, str]], message: str
+    session: AsyncSession, user_id: int, settings: Settings, history: list[dict[str, str]], message: str,
+    actions: list[dict[str, Any]] | None = None,
 ) -> AgentResult:
-    """One user turn. Raises ProviderProblem (with actions done so far in .actions) on provider failures."""
+    """One user turn. Raises ProviderProblem (with actions done so far in .actions) on provider failures.
+
+    `actions` (appended to as tools run) lets a caller that cancels the turn report what was done.
+    The caller must not hold an open transaction: none may span a model call.
+    """
     import openai
 
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history]
     messages.append({"role": "user", "content": message})
-    actions: list[dict[str, Any]] = []
+    actions = actions if actions is not None else []
+    max_calls = settings.assistant_max_tool_calls_per_step
     async with _client(settings) as client:
         for _ in range(MAX_TOOL_STEPS):
             try:
@@ -139,7 +145,7 @@ async def run_agent(
                     for call in tool_calls
                 ],
             })
-            for call in tool_calls:
+            for call in tool_calls[:max_calls]:
                 try:
                     arguments = _parse_arguments(call.function.name, call.function.arguments)
                 except ProviderProblem as problem:
@@ -148,6 +154,11 @@ async def run_agent(
                 result = await execute_tool(session, user_id, call.function.name, arguments)
                 actions.append({"tool": call.function.name, "arguments": arguments, "result": result})
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+            for call in tool_calls[max_calls:]:  # every call needs an answer; the excess is refused, not run
+                refused = {"ok": False, "error": f"Not run: at most {max_calls} tool calls per step."}
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(refused)})
+            # Tool reads leave a transaction open; end it before waiting on the model again.
+            await session.commit()
     return AgentResult(
         reply=f"I stopped after {MAX_TOOL_STEPS} tool steps without finishing. Please ask again more specifically.",
         actions=actions,

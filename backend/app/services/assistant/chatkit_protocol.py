@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.models.conversation import MESSAGE_MAX_LENGTH, Conversation, Message
+from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, MESSAGE_MAX_LENGTH, Conversation, Message
+from app.schemas.chatkit import UserMessageInput
+from app.schemas.text import checked_text
 from app.services.assistant import conversations as store
 
 DEFAULT_PAGE_SIZE = 20
@@ -33,22 +35,10 @@ class ChatKitError(Exception):
         self.detail = detail
 
 
-# --- requests (the subset we serve; shapes follow chatkit.types) ---------------------------------
+# --- requests: validated by the route against app/schemas/chatkit.py, handled here as plain data ----
 
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-
-class UserMessageInput(_Loose):
-    content: list[dict[str, Any]]
-    attachments: list[str] = Field(default_factory=list)
-    quoted_text: str | None = None
-    inference_options: dict[str, Any] = Field(default_factory=dict)
-
-    def text(self) -> str:
-        """Plain text of the message: input_text parts, plus the text of input_tag parts."""
-        parts = [str(part.get("text", "")) for part in self.content if part.get("type") in ("input_text", "input_tag")]
-        return "".join(parts).strip()
 
 
 class ChatKitRequest(_Loose):
@@ -129,22 +119,14 @@ def _user_text(params: dict[str, Any]) -> str:
         text = UserMessageInput.model_validate(params.get("input") or {}).text()
     except ValueError:
         raise ChatKitError(422, "input must be a ChatKit user message") from None
-    if not text:
-        raise ChatKitError(422, "The message is empty")
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise ChatKitError(422, f"The message is longer than {MESSAGE_MAX_LENGTH} characters")
-    return _storable(text, "message")
+    return _checked("message", text, max_length=MESSAGE_MAX_LENGTH, required=True)
 
 
-def _storable(value: str, field: str) -> str:
-    """PostgreSQL text holds neither NUL nor lone surrogates: reject them as 422 rather than fail as 500."""
+def _checked(field: str, value: str, *, max_length: int, required: bool) -> str:
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ChatKitError(422, f"The {field} must be valid Unicode text") from None
-    if "\x00" in value:
-        raise ChatKitError(422, f"The {field} must not contain NUL characters")
-    return value
+        return checked_text(field, value, max_length=max_length, required=required, strip=False)
+    except ValueError as error:
+        raise ChatKitError(422, str(error)) from None
 
 
 async def handle_non_streaming(session: AsyncSession, user_id: int, request: ChatKitRequest) -> dict[str, Any]:
@@ -174,7 +156,7 @@ async def handle_non_streaming(session: AsyncSession, user_id: int, request: Cha
             return _page([item_json(m, conversation) for m in rows], limit)
         case "threads.update":
             conversation = await _thread(session, user_id, params)
-            title = _storable(str(params.get("title") or ""), "title")
+            title = _checked("title", params.get("title") or "", max_length=CONVERSATION_TITLE_MAX_LENGTH, required=False)
             await store.rename_conversation(session, conversation, title)
             return thread_json(conversation)
         case "threads.delete":

@@ -5,6 +5,7 @@ The user's message is committed before the model is called: a provider failure n
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from app.models.base import utc_now
 from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, Conversation, Message
 from app.services.assistant.agent import ProviderProblem, run_agent
 from app.services.assistant.offline import respond_offline
+from app.services.assistant.turns import exclusive_turn
 
 logger = logging.getLogger("taskpilot.assistant")
 
@@ -103,7 +105,17 @@ async def _history(session: AsyncSession, conversation_id: int) -> list[dict[str
 async def run_turn(
     session: AsyncSession, user_id: int, settings: Settings, message: str, conversation_id: int | None = None
 ) -> TurnResult:
-    """Store the user's message, answer it (model or offline interpreter), store and return the reply."""
+    """Store the user's message, answer it (model or offline interpreter), store and return the reply.
+
+    Raises TurnInProgress when the user already has a turn running (on any replica).
+    """
+    async with exclusive_turn(session, user_id, settings.assistant_turn_timeout_seconds):
+        return await _run_turn(session, user_id, settings, message, conversation_id)
+
+
+async def _run_turn(
+    session: AsyncSession, user_id: int, settings: Settings, message: str, conversation_id: int | None
+) -> TurnResult:
     if conversation_id is None:
         conversation = await create_conversation(session, user_id, _title_from(message))
         history: list[dict[str, str]] = []
@@ -133,9 +145,18 @@ async def _answer(
 ) -> tuple[str, list[dict[str, Any]]]:
     if offline_mode(settings):
         return await respond_offline(session, user_id, message)
+    actions: list[dict[str, Any]] = []  # filled as tools run, so a timed-out turn still reports them
     try:
-        result = await run_agent(session, user_id, settings, history, message)
+        async with asyncio.timeout(settings.assistant_turn_timeout_seconds):
+            result = await run_agent(session, user_id, settings, history, message, actions)
         return result.reply, result.actions
+    except TimeoutError:
+        logger.warning("assistant turn deadline", extra={"fields": {"user_id": user_id}})
+        await session.rollback()
+        return (
+            f"I ran out of time ({settings.assistant_turn_timeout_seconds:g} s) before finishing. "
+            "Changes listed here were made; please ask again for the rest."
+        ), actions
     except ProviderProblem as problem:
         logger.warning("assistant provider problem", extra={"fields": {"reason": problem.reason, "user_id": user_id}})
         await session.rollback()

@@ -11,11 +11,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Task
-from app.schemas.tasks import TaskRead
+from app.models.task import TITLE_MAX_LENGTH, Task
+from app.schemas.tasks import Description, TaskRead, Title
+from app.schemas.text import text_field
 from app.services import tasks as task_service
 
 ToolResult = dict[str, Any]
+TitleSearch = text_field(TITLE_MAX_LENGTH, required=False, strip=True)
 
 
 class _Args(BaseModel):
@@ -24,8 +26,8 @@ class _Args(BaseModel):
 
 
 class AddTaskArgs(_Args):
-    title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH, description="Short title of the new task")
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH, description="Optional details")
+    title: Title = Field(description="Short title of the new task")
+    description: Description | None = Field(default=None, description="Optional details")
 
 
 class ListTasksArgs(_Args):
@@ -36,13 +38,13 @@ class ListTasksArgs(_Args):
 
 class TaskRefArgs(_Args):
     task_id: int | None = Field(default=None, description="Id of the task (preferred)")
-    title: str | None = Field(default=None, description="Text contained in the task's title, when the id is unknown")
+    title: TitleSearch | None = Field(default=None, description="Text contained in the task's title, when the id is unknown")
 
 
 class UpdateTaskArgs(_Args):
     task_id: int = Field(description="Id of the task to change")
-    title: str | None = Field(default=None, max_length=TITLE_MAX_LENGTH, description="New title")
-    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX_LENGTH, description="New description")
+    title: Title | None = Field(default=None, description="New title")
+    description: Description | None = Field(default=None, description="New description")
     completed: bool | None = Field(default=None, description="Mark done (true) or not done (false)")
 
 

@@ -4,8 +4,10 @@ import { backendUrlFromEnv, proxyRequest } from "@/lib/proxy";
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
-function relay(request: Request): Promise<Response> {
-  return proxyRequest(request, backendUrlFromEnv());
+// The path comes from the route's own segments, checked and re-encoded: never re-parsed from the URL.
+async function relay(request: Request, context: { params: Promise<{ path: string[] }> }): Promise<Response> {
+  const { path } = await context.params;
+  return proxyRequest(request, backendUrlFromEnv(), fetch, path);
 }
 
 export const GET = relay;

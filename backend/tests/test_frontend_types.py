@@ -1,0 +1,83 @@
+"""The frontend's API types (frontend/src/lib/types.ts) match the OpenAPI document, field for field.
+
+Each interface names its schema in a `/** SchemaName */` comment; every field's TypeScript type must be
+what the schema says (nullable -> `| null`, not required -> `?`, arrays, references by interface name).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.core.config import Settings
+from app.main import create_app
+
+TYPES_FILE = Path(__file__).resolve().parents[2] / "frontend" / "src" / "lib" / "types.ts"
+INTERFACE = re.compile(r"/\*\*\s*(\w+)[^*]*\*/\s*export interface (\w+) \{([^}]*)\}", re.S)
+FIELD = re.compile(r"^\s*(\w+)(\?)?: (.+);\s*$", re.M)
+
+
+def interfaces() -> dict[str, tuple[str, dict[str, str]]]:
+    """interface name -> (schema name, {field: TypeScript type, with "?" suffix on the name when optional})."""
+    found = {}
+    for schema, name, body in INTERFACE.findall(TYPES_FILE.read_text()):
+        found[name] = (schema, {f"{field}{optional}": ts_type for field, optional, ts_type in FIELD.findall(body)})
+    return found
+
+
+def ts_type(schema: dict, schema_to_interface: dict[str, str]) -> str:
+    if "$ref" in schema:
+        return schema_to_interface[schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        members = [ts_type(member, schema_to_interface) for member in schema["anyOf"]]
+        if all(" " not in member for member in members):
+            return " | ".join(members)
+        return " | ".join(f"({member})" if " " in member else member for member in members)
+    kind = schema.get("type")
+    if kind == "array":
+        item = ts_type(schema["items"], schema_to_interface)
+        return f"({item})[]" if " " in item else f"{item}[]"
+    if kind == "object":
+        return "Record<string, unknown>"
+    return {"integer": "number", "number": "number", "string": "string", "boolean": "boolean", "null": "null"}[kind]
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return create_app(Settings(jwt_secret="x" * 40)).openapi()
+
+
+def test_every_interface_matches_its_schema(document):
+    schemas = document["components"]["schemas"]
+    declared = interfaces()
+    assert {"User", "Task", "ChatReply", "ChatAction", "ApiErrorBody", "ValidationIssue"} <= set(declared)
+    schema_to_interface = {schema: name for name, (schema, _) in declared.items()}
+    for name, (schema_name, fields) in declared.items():
+        schema = schemas[schema_name]
+        required = set(schema.get("required", []))
+        expected = {
+            f"{field}{'' if field in required else '?'}": ts_type(spec, schema_to_interface)
+            for field, spec in schema["properties"].items()
+        }
+        assert fields == expected, f"{name} in types.ts differs from the {schema_name} schema"
+
+
+def test_the_documented_responses_use_these_types(document):
+    """The operations the frontend calls answer exactly these schemas (so the types are the right ones)."""
+    paths = document["paths"]
+
+    def body_schema(path: str, method: str, status: str) -> dict:
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert body_schema("/api/auth/me", "get", "200") == {"$ref": "#/components/schemas/UserRead"}
+    assert body_schema("/api/tasks", "post", "201") == {"$ref": "#/components/schemas/TaskRead"}
+    assert body_schema("/api/tasks", "get", "200")["items"] == {"$ref": "#/components/schemas/TaskRead"}
+    assert body_schema("/api/chat", "post", "200") == {"$ref": "#/components/schemas/ChatResponse"}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert body_schema(path, method, status) == {"$ref": "#/components/schemas/ErrorResponse"}, (
+                        f"{method.upper()} {path} {status} is not the one error shape"
+                    )

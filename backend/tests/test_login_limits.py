@@ -1,0 +1,151 @@
+"""Auth under attack: bounded hashing (429 at once), no pooled connection held while hashing,
+failed-login limits per account and per client shared by every replica, readiness off the request pool."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+
+from app.core.db import POOL_SIZE, get_engine
+from app.core.hashing import PasswordHashing
+from app.main import create_app
+from app.services import auth as auth_service
+from conftest import running_lifespan
+
+WRONG = "not-the-password-1"
+
+
+@pytest.fixture
+def limits(app):
+    """Set the app's login limits for one test; restore the previous settings afterwards."""
+    original = app.state.settings
+
+    def _set(**values: int) -> None:
+        app.state.settings = original.model_copy(update=values)
+
+    yield _set
+    app.state.settings = original
+
+
+@pytest.fixture
+def one_hashing_slot(app):
+    original = app.state.password_hashing
+    app.state.password_hashing = PasswordHashing(1)
+    yield app.state.password_hashing
+    app.state.password_hashing.shutdown()
+    app.state.password_hashing = original
+
+
+async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post("/api/auth/login", json={"email": email, "password": password})
+
+
+async def test_excess_hashing_is_refused_at_once_with_retry_after(client, user, one_hashing_slot, monkeypatch):
+    entered, release = threading.Event(), threading.Event()
+    real_verify = auth_service.verify_password
+
+    def slow_verify(password: str, stored: str | None) -> bool:
+        entered.set()
+        release.wait(10)
+        return real_verify(password, stored)
+
+    monkeypatch.setattr(auth_service, "verify_password", slow_verify)
+    first = asyncio.create_task(_login(client, user.email, user.password))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        started = time.monotonic()
+        refused = await _login(client, user.email, user.password)
+        assert time.monotonic() - started < 1.0
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "busy" in refused.json()["detail"]
+    finally:
+        release.set()
+    assert (await first).status_code == 200
+
+
+async def test_no_pooled_connection_is_held_while_hashing(client, user, monkeypatch):
+    checked_out: list[int] = []
+    real_verify = auth_service.verify_password
+
+    def recording_verify(password: str, stored: str | None) -> bool:
+        checked_out.append(get_engine().pool.checkedout())
+        return real_verify(password, stored)
+
+    monkeypatch.setattr(auth_service, "verify_password", recording_verify)
+    assert (await _login(client, user.email, user.password)).status_code == 200
+    assert (await _login(client, user.email, WRONG)).status_code == 401
+    assert (await _login(client, "nobody@example.com", WRONG)).status_code == 401
+    assert checked_out == [0, 0, 0]
+
+
+async def test_account_is_locked_after_its_failure_limit_even_with_the_right_password(client, create_user, limits):
+    limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    victim, bystander = await create_user(), await create_user()
+    for _ in range(3):
+        assert (await _login(client, victim.email, WRONG)).status_code == 401
+    locked = await _login(client, victim.email.upper(), victim.password)  # same account, other spelling
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["retry-after"]) <= 600
+    assert locked.json()["detail"]
+    assert (await _login(client, bystander.email, bystander.password)).status_code == 200
+
+
+async def test_a_success_clears_the_account_counter(client, user, limits):
+    limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    for _ in range(2):
+        assert (await _login(client, user.email, WRONG)).status_code == 401
+    assert (await _login(client, user.email, user.password)).status_code == 200
+    for _ in range(2):
+        assert (await _login(client, user.email, WRONG)).status_code == 401
+    assert (await _login(client, user.email, user.password)).status_code == 200
+
+
+async def test_client_address_is_limited_across_accounts(client, create_user, limits):
+    limits(login_max_failures_per_account=100, login_max_failures_per_ip=3, login_failure_window_seconds=600)
+    user = await create_user()
+    for number in range(3):
+        assert (await _login(client, f"guess{number}@example.com", WRONG)).status_code == 401
+    assert (await _login(client, user.email, user.password)).status_code == 429
+
+
+async def test_the_window_ends(client, user, limits):
+    limits(login_max_failures_per_account=1, login_max_failures_per_ip=100, login_failure_window_seconds=1)
+    assert (await _login(client, user.email, WRONG)).status_code == 401
+    assert (await _login(client, user.email, user.password)).status_code == 429
+    await asyncio.sleep(1.2)
+    assert (await _login(client, user.email, user.password)).status_code == 200
+
+
+async def test_limits_hold_across_replicas(app, client, user):
+    """Failures counted by one app instance lock the account on another (counters live in PostgreSQL)."""
+    settings = app.state.settings.model_copy(update={"login_max_failures_per_account": 2})
+    app.state.settings, original = settings, app.state.settings
+    other = create_app(settings)
+    try:
+        async with running_lifespan(other):
+            transport = httpx.ASGITransport(app=other)
+            async with httpx.AsyncClient(transport=transport, base_url="http://replica-2") as replica:
+                assert (await _login(client, user.email, WRONG)).status_code == 401
+                assert (await _login(replica, user.email, WRONG)).status_code == 401
+                assert (await _login(replica, user.email, user.password)).status_code == 429
+                assert (await _login(client, user.email, user.password)).status_code == 429
+    finally:
+        app.state.settings = original
+
+
+async def test_readiness_does_not_need_a_request_pool_connection(client):
+    held = [await get_engine().connect() for _ in range(POOL_SIZE)]
+    try:
+        for connection in held:
+            await connection.exec_driver_sql("SELECT 1")
+        started = time.monotonic()
+        response = await client.get("/health/ready")
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 2.0
+    finally:
+        for connection in held:
+            await connection.close()

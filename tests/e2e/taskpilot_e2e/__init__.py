@@ -1,1 +1,0 @@
-"""Helpers for the TaskPilot AI end-to-end suite (tests/e2e)."""
