@@ -2,15 +2,13 @@
 readiness, the request path through the Services, durability, real-time across replicas, drains."""
 from __future__ import annotations
 
-import json
-import queue
 import secrets
-import threading
 import time
 
 import httpx
 import pytest
 
+from taskpilot_dev import api, load, sse
 from taskpilot_dev import docker as dk
 
 pytestmark = pytest.mark.docker
@@ -107,73 +105,33 @@ def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
     assert sorted(t["id"] for t in resp.json()) == sorted(ids)
 
 
-def _stream(url: str, token: str, events: queue.Queue, stop: threading.Event) -> None:
-    with httpx.stream("GET", f"{url}/api/events", headers={"Authorization": f"Bearer {token}"}, timeout=30) as resp:
-        for line in resp.iter_lines():
-            if stop.is_set():
-                return
-            if line.startswith("data:"):
-                events.put(json.loads(line[5:]))
-
-
-def _wait_event(events: queue.Queue, predicate, timeout: float = 15) -> dict:
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            event = events.get(timeout=left)
-        except queue.Empty:
-            break
-        if predicate(event):
-            return event
-    raise AssertionError("expected event did not arrive")
-
-
 def test_an_event_written_on_one_replica_reaches_a_subscriber_on_the_other(prod_stack):
     listener, writer = prod_stack.ready_pods(BACKEND)[:2]
-    client, body = signup(writer.url())
-    events, stop = queue.Queue(), threading.Event()
-    threading.Thread(target=_stream, args=(listener.url(), body["access_token"], events, stop), daemon=True).start()
-    try:
-        _wait_event(events, lambda e: e.get("type") == "ready")
-        task = client.post("/api/tasks", json={"title": "across replicas"}).json()
-        created = _wait_event(events, lambda e: e.get("type") == "created" and e.get("task_id") == task["id"])
+    user = api.signup(writer.url(), "chart-realtime")
+    with sse.EventStream(listener.url(), headers=user.headers) as stream:
+        stream.wait_for(lambda e: e.get("type") == "ready")
+        task = httpx.post(f"{writer.url()}/api/tasks", json={"title": "across replicas"}, headers=user.headers, timeout=30).json()
+        created = stream.wait_for(lambda e: e.get("type") == "created" and e.get("task_id") == task["id"])
         assert created["task"]["title"] == "across replicas"
-    finally:
-        stop.set()
 
 
 def test_draining_a_backend_replica_under_load_fails_no_request(prod_stack):
     base = prod_stack.service_url("backend-service")
-    _, body = signup(base)
-    headers = {"Authorization": f"Bearer {body['access_token']}"}
-    stop, failures, served = threading.Event(), [], []
+    user = api.signup(base, "chart-drain")
+    victim = prod_stack.ready_pods(BACKEND)[0]
 
-    def load() -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=15) as client:
-            while not stop.is_set():
-                try:
-                    resp = client.get("/api/tasks")
-                    (served if resp.status_code == 200 else failures).append(resp.status_code)
-                except httpx.HTTPError as error:
-                    failures.append(repr(error))
-
-    clients = [threading.Thread(target=load, daemon=True) for _ in range(8)]
-    for thread in clients:
-        thread.start()
-    try:
-        time.sleep(2)
-        victim = prod_stack.ready_pods(BACKEND)[0]
+    def drain():
+        time.sleep(2)  # the clients are spread over both replicas first
         started = time.monotonic()
-        replacement = prod_stack.delete_pod(victim)  # endpoints, preStop sleep, SIGTERM, drain
+        replacement = prod_stack.delete_pod(victim)  # out of the endpoints, preStop sleep, SIGTERM, drain
         drained_in = time.monotonic() - started
         prod_stack.wait_ready(BACKEND, timeout=120)
         time.sleep(2)
-    finally:
-        stop.set()
-        for thread in clients:
-            thread.join(timeout=30)
-    assert failures == [], f"{len(failures)} of {len(failures) + len(served)} requests failed: {failures[:5]}"
-    assert len(served) > 50
+        return replacement, drained_in
+
+    (replacement, drained_in), report = load.load_while(drain, f"{base}/api/tasks", clients=8, headers=user.headers)
+    assert report.failures == [], report.summary() + f": {report.failures[:5]}"
+    assert report.total > 50 and len(report.instances) >= 2, report.summary()
     assert replacement.ready and victim.phase == "Deleted"
     assert victim.exit_code == 0 and drained_in < victim.workload.pod.grace_seconds, \
         f"the replica did not stop cleanly on SIGTERM (exit {victim.exit_code} after {drained_in:.1f}s)"
