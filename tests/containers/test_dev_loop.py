@@ -8,10 +8,14 @@ import subprocess
 
 import httpx
 import pytest
+import yaml
 from taskpilot_dev import dev_loop
 from taskpilot_dev import tilt_sync
+from taskpilot_dev.paths import CHART_DIR
 
 pytestmark = pytest.mark.docker
+# The production drain (values.yaml): what a dev reload must not wait out.
+PROD_DRAIN_SECONDS = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["backend"]["config"]["shutdownDrainSeconds"]
 
 BACKEND, FRONTEND = "taskpilot-ai-backend", "taskpilot-ai-frontend"
 
@@ -33,11 +37,13 @@ def test_dev_pods_come_up_and_stay_up(dev_stack):
 
 def test_backend_route_change_is_live_without_a_drain(dev_stack, updates, tmp_path):
     pod = dev_stack.ready_pods(BACKEND)[0]
-    readiness: list[str] = []
+    readiness: list[tuple[float, str]] = []
     seconds = dev_loop.backend_edit(dev_stack, pod, updates["taskpilot-backend"], tmp_path, readiness)
-    # A drain keeps the old worker answering `draining` for its whole length, so this holds on a busy
-    # host too; the figure itself is the benchmark's.
-    assert not [a for a in readiness if "draining" in a], f"the reload waited out a drain ({seconds:.1f}s): {readiness[:5]}"
+    # A drain keeps the old worker answering `draining` for its whole length (prod: 5 s) however busy
+    # the host is; without one, the worker exits as soon as it says so. The figure is the benchmark's.
+    draining = [t for t, answer in readiness if "draining" in answer]
+    window = max(draining) - min(draining) if draining else 0.0
+    assert window < PROD_DRAIN_SECONDS / 2, f"the reload answered `draining` for {window:.1f}s: it waits out a drain"
     assert seconds < 60 and pod.restarts == 0 and pod.ready
 
 
@@ -71,8 +77,8 @@ def test_tilt_checks_pass_against_the_dev_stack(dev_stack, setup_venv):
                 "http://localhost:3000": dev_stack.ready_pods(FRONTEND)[0].url()}
     for name, argv, env in tilt_sync.tiltfile_python_checks(("health-check", "e2e")):
         argv = [dev_loop.replace_all(a, forwards) for a in argv]
-        env = {k: dev_loop.replace_all(v, forwards) for k, v in env.items()}
-        if env.pop("E2E_REQUIRE_CLUSTER", None):  # there is no Kubernetes API here: cluster tests skip
+        env = {k: dev_loop.replace_all(v, forwards) for k, v in env.items() if not v.startswith(tilt_sync.TILT_RUNTIME)}
+        if env.pop("E2E_REQUIRE_CLUSTER", None):  # no Kubernetes API (nor kube context) here: cluster tests skip
             env["E2E_SKIP_CLUSTER"] = "1"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "E2E_", "VIRTUAL_ENV"))}
         proc = subprocess.run([str(setup_venv / "bin" / "python"), *argv], cwd=tilt_sync.REPO_ROOT,

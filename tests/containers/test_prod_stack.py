@@ -2,7 +2,6 @@
 readiness, the request path through the Services, durability, real-time across replicas, drains."""
 from __future__ import annotations
 
-import secrets
 import time
 
 import httpx
@@ -14,14 +13,6 @@ from taskpilot_dev import docker as dk
 pytestmark = pytest.mark.docker
 
 BACKEND, FRONTEND, POSTGRES = "taskpilot-ai-backend", "taskpilot-ai-frontend", "taskpilot-ai-postgresql"
-
-
-def signup(base: str, client: httpx.Client | None = None) -> tuple[httpx.Client, dict]:
-    client = client or httpx.Client(base_url=base, timeout=30)
-    email = f"ct-{secrets.token_hex(5)}@example.com"
-    resp = client.post("/api/auth/signup", json={"email": email, "password": secrets.token_urlsafe(12), "name": "Chart Test"})
-    assert resp.status_code == 201, resp.text
-    return client, resp.json()
 
 
 def test_every_workload_is_ready_with_the_rendered_replicas(prod_stack):
@@ -63,13 +54,15 @@ def test_services_answer_under_their_cluster_names(prod_stack):
 
 
 def test_signup_and_tasks_through_frontend_backend_and_postgresql_services(prod_stack):
-    client, body = signup(prod_stack.service_url("frontend-service"))
-    assert "taskpilot_session" in client.cookies
-    created = client.post("/api/tasks", json={"title": "through the services", "description": "chart"})
-    assert created.status_code == 201, created.text
-    task = created.json()
-    assert [t["id"] for t in client.get("/api/tasks").json()] == [task["id"]]
-    assert client.patch(f"/api/tasks/{task['id']}", json={"completed": True}).json()["completed"] is True
+    with api.TaskApi(prod_stack.service_url("frontend-service")) as client:
+        email = api.unique_email("chart")
+        signup = client.http.post("/api/auth/signup", json={"email": email, "password": api.PASSWORD})
+        assert signup.status_code == 201, signup.text
+        assert "secure" in signup.headers["set-cookie"].lower()  # prod: the session cookie is HTTPS-only
+        client.login(email)  # bearer from here on: plain HTTP carries no Secure cookie
+        task = client.create_task("through the services", "chart")
+        assert [t["id"] for t in client.list_tasks()] == [task["id"]]
+        assert client.update_task(task["id"], completed=True)["completed"] is True
     stored = psql(prod_stack, f"select title, completed from tasks where id = {task['id']}")
     assert stored == "through the services|t"
 
@@ -82,8 +75,9 @@ def psql(stack, sql: str) -> str:
 
 
 def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
-    client, _ = signup(prod_stack.service_url("frontend-service"))
-    ids = [client.post("/api/tasks", json={"title": f"durable {i}"}).json()["id"] for i in range(5)]
+    client = api.TaskApi(prod_stack.service_url("frontend-service"))
+    client.signup(api.unique_email("chart-durable"))
+    ids = [client.create_task(f"durable {i}")["id"] for i in range(5)]
     database = prod_stack.ready_pods(POSTGRES)[0]
     volume = next(m["Name"] for m in dk.inspect(database.name)["Mounts"] if m["Destination"] == "/var/lib/postgresql/data")
     dk.docker("kill", "-s", "KILL", database.name)
@@ -99,10 +93,11 @@ def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
     # 502 with no endpoints, the backend 503 while its pool reconnects); they return within a period.
     prod_stack.wait_ready(BACKEND, timeout=60)
     deadline = time.monotonic() + 30
-    while (resp := client.get("/api/tasks")).status_code in (502, 503) and time.monotonic() < deadline:
+    while (resp := client.request("GET", "/api/tasks")).status_code in (502, 503) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert resp.status_code == 200, f"{resp.status_code} {resp.text[:300]}"
     assert sorted(t["id"] for t in resp.json()) == sorted(ids)
+    client.close()
 
 
 def test_an_event_written_on_one_replica_reaches_a_subscriber_on_the_other(prod_stack):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import copy
 
 import pytest
@@ -45,7 +46,8 @@ def test_env_comes_from_the_rendered_configmap_and_secret(dev_render):
     backend = cp.plan(dev_render).workload("taskpilot-ai-backend").pod.containers[0]
     config = next(o for o in dev_render if o["kind"] == "ConfigMap")["data"]
     assert backend.env["DB_HOST"] == config["DB_HOST"] == "postgresql-service"
-    assert backend.env["DB_PASSWORD"] == "dev-only-db-password"  # secretKeyRef, base64-decoded
+    secret = next(o for o in dev_render if o["kind"] == "Secret")["data"]
+    assert backend.env["DB_PASSWORD"] == base64.b64decode(secret["DB_PASSWORD"]).decode()  # secretKeyRef
     assert backend.env["SHUTDOWN_DRAIN_SECONDS"] == config["SHUTDOWN_DRAIN_SECONDS"]
 
 

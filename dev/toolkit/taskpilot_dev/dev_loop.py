@@ -39,11 +39,11 @@ def wait_for_text(url: str, text: str, timeout: float = 60, interval: float = 0.
     raise TimeoutError(f"{url} did not show {text!r} within {timeout}s")
 
 
-def backend_edit(runner, pod, update, tmp: Path, readiness: list[str] | None = None) -> float:
+def backend_edit(runner, pod, update, tmp: Path, readiness: list[tuple[float, str]] | None = None) -> float:
     """Add a route to the running backend; seconds from sync start until it answers.
 
-    With `readiness`, /health/ready is polled on fresh connections during the reload and every
-    answer body is appended: a reload that waits out a drain shows `draining` whatever the CPU load."""
+    With `readiness`, /health/ready is polled on fresh connections during the reload and each answer
+    is appended as (monotonic time, body): a drain shows as `draining` answers spanning its length."""
     token = secrets.token_hex(6)
     copy = tilt_sync.sandbox_copy(tmp / token, HEALTH_ROUTES)
     copy.write_text(copy.read_text() + f'\n\n@router.get("/health/live-edit")\nasync def live_edit() -> dict[str, str]:\n'
@@ -66,12 +66,12 @@ def backend_edit(runner, pod, update, tmp: Path, readiness: list[str] | None = N
     return seconds
 
 
-def _watch_readiness(url: str, answers: list[str], done: threading.Event) -> None:
+def _watch_readiness(url: str, answers: list[tuple[float, str]], done: threading.Event) -> None:
     while not done.is_set():
         try:
-            answers.append(httpx.get(url, timeout=5, headers={"Connection": "close"}).text)
+            answers.append((time.monotonic(), httpx.get(url, timeout=5, headers={"Connection": "close"}).text))
         except httpx.HTTPError as error:
-            answers.append(type(error).__name__)
+            answers.append((time.monotonic(), type(error).__name__))
         time.sleep(0.05)
 
 

@@ -25,6 +25,9 @@ from taskpilot_dev.paths import REPO_ROOT
 
 
 
+TILT_RUNTIME = "<tilt-runtime:"  # prefix of values a Tiltfile computes at run time (no cluster here)
+
+
 class NeedsRebuild(RuntimeError):
     """Tilt would rebuild the image instead of live-updating (fall_back_on, or a path outside every sync)."""
 
@@ -88,6 +91,8 @@ def tiltfile_python_checks(names: tuple[str, ...], tiltfile: Path = REPO_ROOT / 
             return [value(e) for e in node.elts]
         if isinstance(node, ast.Dict):
             return {value(k): value(v) for k, v in zip(node.keys, node.values)}
+        if isinstance(node, ast.Call):  # known only while Tilt runs (e.g. the kube context)
+            return f"{TILT_RUNTIME}{ast.unparse(node.func)}()>"
         return ast.literal_eval(node)
 
     found = {}
