@@ -58,9 +58,15 @@ def frontend_figures(runner, pod, update, tmp: Path, edits: int, idle_seconds: f
         component = [dev_loop.timed_with_cpu(pod, lambda: dev_loop.frontend_component_edit(runner, pod, update, tmp))
                      for _ in range(edits)]
     time.sleep(5)  # let compilation settle before the idle window
+    try:
+        idle = round(idle_cpu(pod, idle_seconds), 4)
+    except FileNotFoundError:  # the container was replaced meanwhile: say so instead of a figure
+        idle = None
     return {"new_page_first_render_s": summary(new_page), "component_edit_s": summary(component),
-            "idle_cpu_cores": round(idle_cpu(pod, idle_seconds), 4), "memory_peak_mib": round(memory.peak / 2**20, 1),
-            "anon_memory_peak_mib": round(memory.anon_peak / 2**20, 1), "restarts": pod.restarts, "oom_killed": pod.oom_killed}
+            "idle_cpu_cores": idle, "memory_peak_mib": round(memory.peak / 2**20, 1),
+            "anon_memory_peak_mib": round(memory.anon_peak / 2**20, 1), "restarts": pod.restarts,
+            "exit_codes": pod.exit_codes, "oom_killed": pod.oom_killed,
+            "events": [e for e in runner.events if pod.name in e]}
 
 
 def main(argv: list[str] | None = None) -> int:
