@@ -20,7 +20,7 @@ import httpx
 from kubernetes import config
 
 from taskpilot_dev.api import ApiError, TaskApi
-from taskpilot_dev.cluster import ClusterApi, ClusterError
+from taskpilot_dev.cluster import ClusterApi, ClusterError, add_cluster_arguments
 from taskpilot_dev.persistence import CheckFailed, run_check
 from taskpilot_dev.rollouts import NAMESPACE, POSTGRES_POD
 
@@ -31,21 +31,16 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Check that tasks survive a PostgreSQL pod restart.")
-    parser.add_argument("--namespace", default=NAMESPACE, help="default: %(default)s")
+    add_cluster_arguments(parser, NAMESPACE, timeout=180.0)
     parser.add_argument("--pod", default=POSTGRES_POD, help="PostgreSQL pod (default: %(default)s)")
     parser.add_argument("--api-url", default="http://localhost:8000", help="backend base URL (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per wait (default: %(default)s)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--allow-context", action="append", default=[], help="also accept this context as local")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        kube = ClusterApi.local(args.context, args.namespace, kubeconfig=args.kubeconfig,
-                                allow_contexts=args.allow_context, why="this check deletes a pod")
+        kube = ClusterApi.from_args(args, why="this check deletes a pod")
         with TaskApi(args.api_url, timeout=10.0) as api:
             run_check(api, kube, args.pod, args.timeout, log)
     except (CheckFailed, ClusterError) as err:

@@ -17,7 +17,7 @@ import time
 
 from kubernetes import config
 
-from taskpilot_dev.cluster import ClusterApi, ClusterError
+from taskpilot_dev.cluster import ClusterApi, ClusterError, add_cluster_arguments
 from taskpilot_dev.reset import ResetFailed, reset_database
 from taskpilot_dev.rollouts import NAMESPACE
 
@@ -39,19 +39,14 @@ def confirmed(context: str, namespace: str, assume_yes: bool) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Drop and recreate the PostgreSQL volume, rerun the migrations.")
-    parser.add_argument("--namespace", default=NAMESPACE, help="default: %(default)s")
+    add_cluster_arguments(parser, NAMESPACE, timeout=300.0)
+    parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", default="http://localhost:8000",
                         help="backend URL whose /health/ready must answer at the end ('' skips it; default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per wait (default: %(default)s)")
-    parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--allow-context", action="append", default=[], help="also accept this context as local")
     args = parser.parse_args(argv)
     try:
-        kube = ClusterApi.local(args.context, args.namespace, kubeconfig=args.kubeconfig,
-                                allow_contexts=args.allow_context, why="this deletes the database volume")
+        kube = ClusterApi.from_args(args, why="this deletes the database volume")
         if not confirmed(kube.context, args.namespace, args.yes):
             return 2
         log(f"resetting the database of {kube.context}/{args.namespace}")

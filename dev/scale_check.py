@@ -17,7 +17,7 @@ import time
 
 from kubernetes import config
 
-from taskpilot_dev.cluster import ClusterApi, ClusterError
+from taskpilot_dev.cluster import ClusterApi, ClusterError, add_cluster_arguments
 from taskpilot_dev.rollouts import BACKEND_DEPLOYMENT, NAMESPACE, scale_and_back
 
 
@@ -27,19 +27,14 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Scale the backend up, wait for Ready endpoints, scale back.")
-    parser.add_argument("--namespace", default=NAMESPACE, help="default: %(default)s")
+    add_cluster_arguments(parser, NAMESPACE, timeout=300.0)
+    parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--deployment", default=BACKEND_DEPLOYMENT, help="default: %(default)s")
     parser.add_argument("--service", default="backend-service", help="default: %(default)s")
     parser.add_argument("--replicas", type=int, default=3, help="default: %(default)s")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per wait (default: %(default)s)")
-    parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--allow-context", action="append", default=[], help="also accept this context as local")
     args = parser.parse_args(argv)
     try:
-        kube = ClusterApi.local(args.context, args.namespace, kubeconfig=args.kubeconfig,
-                                allow_contexts=args.allow_context, why="this check scales a deployment")
+        kube = ClusterApi.from_args(args, why="this check scales a deployment")
         scale_and_back(kube, args.deployment, args.service, args.replicas, timeout=args.timeout, poll=args.poll,
                        log=log)
     except (ClusterError, config.ConfigException) as err:

@@ -15,6 +15,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from psycopg import OperationalError as DriverOperationalError
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,15 +26,17 @@ from app.api import health
 from app.api.deps import SESSION_COOKIE
 from app.api.openapi import contract_openapi
 from app.api.router import api_router
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
-from app.core.db import dispose_engine
+from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
-from app.core.readiness import SchemaReadiness
 from app.core.hashing import PasswordHashing
-from app.mcp.server import MCP_PATH, build_mcp_app
+from app.core.readiness import SchemaReadiness
+from app.core.security import AccessTokens
+from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
+from app.services.sessions import Authenticator, TokenVersions
 from app.services.tasks import InvalidTaskData
 
 logger = logging.getLogger("taskpilot.app")
@@ -41,12 +45,13 @@ logger = logging.getLogger("taskpilot.app")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(dispose_engine)
+        await app.state.db.open()
+        stack.push_async_callback(app.state.db.close)
         stack.push_async_callback(app.state.readiness.dispose)
         stack.callback(app.state.password_hashing.shutdown)
         _start_draining_on_sigterm(app)
         await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
-        await stack.enter_async_context(app.state.mcp_lifespan())  # MCP session manager
+        stack.push_async_callback(app.state.mcp_app.aclose)  # the MCP session manager, if a request started it
         gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
         logger.info("startup complete")
         yield
@@ -126,8 +131,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(DriverOperationalError)
+    @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
+        if isinstance(error, DriverOperationalError):
+            request.app.state.db.after_connection_error()
         return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
 
     @app.exception_handler(DBAPIError)
@@ -137,9 +146,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
 
+def _install_services(app: FastAPI, settings: Settings) -> None:
+    """Everything built from settings lives on app.state (no module globals to reset between apps)."""
+    app.state.db = Database(settings)
+
+    def listener_connected() -> bool:  # the bus starts with the lifespan, after this
+        bus = getattr(app.state, "task_event_bus", None)
+        return bus is not None and bus.listening
+
+    app.state.token_versions = TokenVersions(app.state.db.pool, listening=listener_connected)
+    app.state.tokens = AccessTokens(settings)
+    app.state.authenticator = Authenticator(app.state.tokens, app.state.token_versions)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Raises ConfigError when the configuration must not run (see main.py)."""
-    settings = settings or get_settings()
+    settings = settings or Settings()
     settings.validate_for_startup()
     configure_logging(settings.log_level)
 
@@ -151,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
+    _install_services(app, settings)
     app.state.readiness = SchemaReadiness(settings)
     app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
@@ -170,6 +193,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(api_router)
-    app.state.mcp_app, app.state.mcp_lifespan = build_mcp_app()  # MCP tools at /mcp (bearer auth)
+    app.state.mcp_app = LazyMCPApp(app.state)  # MCP tools at /mcp (bearer auth), imported on first use
     app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
     return app

@@ -26,7 +26,6 @@ from contextlib import AbstractContextManager, asynccontextmanager
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
 
 from taskpilot_dev import harness
 from taskpilot_dev.api import ApiUser as TestUser
@@ -48,7 +47,6 @@ def database_url(database_admin_url: str) -> Iterator[str]:
     os.environ["DATABASE_URL"] = url
     os.environ["JWT_SECRET"] = harness.TEST_JWT_SECRET
     os.environ["APP_ENV"] = "dev"
-    _reset_cached_config()
     try:
         yield url
     finally:
@@ -57,24 +55,13 @@ def database_url(database_admin_url: str) -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _reset_cached_config()
         harness.drop_database(database_admin_url, url)
-
-
-def _reset_cached_config() -> None:
-    from app.core.config import get_settings
-    from app.core.security import reset_security_caches
-
-    get_settings.cache_clear()
-    reset_security_caches()
 
 
 @pytest_asyncio.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[object]:
-    from app.core.db import dispose_engine
     from app.main import create_app
 
-    await dispose_engine()  # make the engine follow this session's DATABASE_URL
     application = create_app()
     async with running_lifespan(application):
         yield application
@@ -109,15 +96,21 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
     """Empty every application table before each test that touches the database."""
     if "database_url" not in request.fixturenames:
         return
-    from app.core.db import get_engine
+    import psycopg
 
-    async with get_engine().begin() as connection:
-        tables = (await connection.execute(text(
+    from app.core.db import libpq_url
+
+    database_url = request.getfixturevalue("database_url")
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
+        tables = [row[0] for row in await (await connection.execute(
             "SELECT quote_ident(tablename) FROM pg_tables "
             "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        ))).scalars().all()
+        )).fetchall()]
         if tables:
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            await connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    if "app" in request.fixturenames:
+        # User ids restart at 1: token versions the app remembers belong to users that are gone.
+        request.getfixturevalue("app").state.token_versions.forget_all()
 
 
 @pytest_asyncio.fixture
@@ -130,9 +123,7 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture
 async def db_session(app: object) -> AsyncIterator[object]:
-    from app.core.db import session_scope
-
-    async with session_scope() as session:
+    async with app.state.db.session() as session:  # type: ignore[attr-defined]
         yield session
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.config import Settings, get_settings
-from app.core.db import connect_args, get_engine
+from app.core.config import Settings
+from app.core.db import connect_args
 from assistant_helpers import post_chat
 from fake_openai import Delayed, text, tool_call, tool_calls
 
@@ -55,10 +55,15 @@ async def test_no_transaction_is_open_while_the_model_thinks(client, user, fake_
 
 
 async def test_connections_carry_server_side_timeouts(app, database_url):
-    settings: Settings = get_settings()
-    async with get_engine().connect() as connection:
+    settings: Settings = app.state.settings
+    async with app.state.db.engine.connect() as connection:
         statement = (await connection.execute(sql("SHOW statement_timeout"))).scalar()
         idle = (await connection.execute(sql("SHOW idle_in_transaction_session_timeout"))).scalar()
+    assert statement == f"{settings.db_statement_timeout_ms // 1000}s"
+    assert idle == f"{settings.db_idle_in_transaction_timeout_ms // 1000}s"
+    async with app.state.db.pool.connection() as task_connection:  # the task service's pool too
+        statement = (await (await task_connection.execute("SHOW statement_timeout")).fetchone())[0]
+        idle = (await (await task_connection.execute("SHOW idle_in_transaction_session_timeout")).fetchone())[0]
     assert statement == f"{settings.db_statement_timeout_ms // 1000}s"
     assert idle == f"{settings.db_idle_in_transaction_timeout_ms // 1000}s"
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from app.core.security import JWT_ALGORITHM, create_access_token
+from app.core.security import JWT_ALGORITHM
 from api_errors import error_body
 
 PASSWORD = "s3cret-password"
@@ -105,6 +105,38 @@ async def test_session_cookie_authenticates_and_logout_clears_it(client, create_
     assert (await client.get("/api/auth/me")).status_code == 401
 
 
+async def test_logout_revokes_every_token_of_the_user_and_later_logins_work(client, create_user, app):
+    user = await create_user(email="revoke@example.com", password=PASSWORD)
+    other = await create_user(email="bystander@example.com", password=PASSWORD)
+    login = await client.post("/api/auth/login", json={"email": "revoke@example.com", "password": PASSWORD})
+    second_token = login.json()["access_token"]
+    client.cookies.clear()
+    tokens = (user.token, second_token)
+    for token in tokens:
+        assert (await client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+
+    assert (await client.post("/api/auth/logout", headers=user.headers)).status_code == 204
+    for token in tokens:  # every token issued before the logout, not just the one that logged out
+        for path in ("/api/tasks", "/api/auth/me"):
+            response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, path
+    # A process that cannot trust its cache (listener gap) reads the version from the database.
+    app.state.token_versions.forget_all()
+    assert (await client.get("/api/tasks", headers=user.headers)).status_code == 401
+    assert (await client.get("/api/tasks", headers=other.headers)).status_code == 200
+
+    relogin = await client.post("/api/auth/login", json={"email": "revoke@example.com", "password": PASSWORD})
+    client.cookies.clear()
+    fresh = {"Authorization": f"Bearer {relogin.json()['access_token']}"}
+    assert (await client.get("/api/tasks", headers=fresh)).status_code == 200
+
+
+async def test_logout_without_a_session_just_clears_the_cookie(client):
+    response = await client.post("/api/auth/logout", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 204
+    assert response.headers["set-cookie"].lower().startswith("taskpilot_session=")
+
+
 async def test_duplicate_email_is_409(client, create_user):
     await create_user(email="dup@example.com")
     response = await client.post("/api/auth/signup", json={"email": "DUP@example.com", "password": PASSWORD})
@@ -158,8 +190,8 @@ async def test_missing_token_is_401(client):
     assert (await client.get("/api/tasks")).status_code == 401
 
 
-async def test_expired_token_is_401(client, user):
-    expired = create_access_token(user.id, expires_in=timedelta(seconds=-5))
+async def test_expired_token_is_401(client, user, app):
+    expired = app.state.tokens.issue(user.id, expires_in=timedelta(seconds=-5))
     for path in ("/api/auth/me", "/api/tasks"):
         response = await client.get(path, headers={"Authorization": f"Bearer {expired}"})
         assert response.status_code == 401

@@ -1,6 +1,6 @@
 """The per-process event bus against a real PostgreSQL: NOTIFY on commit, nothing on rollback,
 per-user fan-out, reconnect + resync after the listener's connection is killed, bounded queues,
-Last-Event-ID replay rules, and stream shutdown."""
+stream caps, revocation closing a user's streams, and stream shutdown."""
 from __future__ import annotations
 
 import asyncio
@@ -11,30 +11,35 @@ import pytest
 import pytest_asyncio
 
 from taskpilot_dev import harness
-from app.core.db import session_scope
+from app.core.db import libpq_url
 from app.services import tasks as task_service
 from app.services.events import (
     CHANNEL,
     RESYNC,
     BusEvent,
+    StreamLimitReached,
     Subscription,
     TaskEventBus,
-    listener_dsn,
     publish_task_event,
 )
+from app.services.sessions import REVOCATION_CHANNEL
 
 # Users that never exist as rows: publish_task_event only needs ids, and these cannot collide
 # with events other tests cause through real users.
 ALICE, BOB = 910_001, 910_002
 
 
-async def publish(user_id: int, type: str, task_id: int, *, commit: bool = True) -> None:
-    async with session_scope() as session:
-        await publish_task_event(session, user_id=user_id, type=type, task_id=task_id)  # type: ignore[arg-type]
-        if commit:
-            await session.commit()
-        else:
-            await session.rollback()
+@pytest.fixture
+def publish(database_url: str):
+    async def _publish(user_id: int, type: str, task_id: int, *, commit: bool = True) -> None:
+        async with await psycopg.AsyncConnection.connect(libpq_url(database_url)) as connection:
+            await publish_task_event(connection, user_id=user_id, type=type, task_id=task_id)  # type: ignore[arg-type]
+            if commit:
+                await connection.commit()
+            else:
+                await connection.rollback()
+
+    return _publish
 
 
 async def next_event(subscription: Subscription, timeout: float = 5.0) -> BusEvent | None:
@@ -43,14 +48,14 @@ async def next_event(subscription: Subscription, timeout: float = 5.0) -> BusEve
 
 @pytest_asyncio.fixture
 async def bus(app: object, database_url: str):
-    event_bus = TaskEventBus(listener_dsn(database_url))
+    event_bus = TaskEventBus(libpq_url(database_url))
     event_bus.start()
     assert await event_bus.wait_listening(10), "listener did not connect"
     yield event_bus
     await event_bus.stop()
 
 
-async def test_committed_event_reaches_every_subscriber_of_that_user_only(bus: TaskEventBus) -> None:
+async def test_committed_event_reaches_every_subscriber_of_that_user_only(bus: TaskEventBus, publish) -> None:
     alice_tab1, alice_tab2, bob = bus.subscribe(ALICE), bus.subscribe(ALICE), bus.subscribe(BOB)
 
     await publish(ALICE, "created", 11)
@@ -63,11 +68,10 @@ async def test_committed_event_reaches_every_subscriber_of_that_user_only(bus: T
     bob_event = await next_event(bob)
     assert bob_event is not None
     assert (bob_event.type, bob_event.task_id) == ("updated", 12), "Bob must not see Alice's event first"
-    assert bob_event.seq > event.seq
     assert alice_tab1.pending() == alice_tab2.pending() == 0
 
 
-async def test_rolled_back_event_is_never_delivered(bus: TaskEventBus) -> None:
+async def test_rolled_back_event_is_never_delivered(bus: TaskEventBus, publish) -> None:
     alice = bus.subscribe(ALICE)
     await publish(ALICE, "created", 21, commit=False)
     await publish(ALICE, "deleted", 22)  # committed after the rollback: arrives, and arrives first
@@ -77,10 +81,10 @@ async def test_rolled_back_event_is_never_delivered(bus: TaskEventBus) -> None:
     assert alice.pending() == 0
 
 
-async def test_task_service_writes_emit_events_in_order(bus: TaskEventBus, create_user) -> None:
+async def test_task_service_writes_emit_events_in_order(bus: TaskEventBus, create_user, app) -> None:
     user = await create_user()
     subscription = bus.subscribe(user.id)
-    async with session_scope() as session:
+    async with app.state.db.session() as session:
         task_id = (await task_service.create_task(session, user.id, title="Buy milk")).id
         await task_service.update_task(session, user.id, task_id, completed=True)
         with pytest.raises(task_service.TaskNotFound):  # rolls back: no event
@@ -90,14 +94,15 @@ async def test_task_service_writes_emit_events_in_order(bus: TaskEventBus, creat
     assert [(e.type, e.task_id) for e in received if e] == [
         ("created", task_id), ("updated", task_id), ("deleted", task_id)
     ]
-    assert [e.seq for e in received if e] == sorted(e.seq for e in received if e)
     await asyncio.sleep(0.2)
     assert subscription.pending() == 0
 
 
-async def test_malformed_notification_is_ignored_and_listener_keeps_going(bus: TaskEventBus, database_url: str) -> None:
+async def test_malformed_notification_is_ignored_and_listener_keeps_going(
+    bus: TaskEventBus, database_url: str, publish
+) -> None:
     alice = bus.subscribe(ALICE)
-    async with await psycopg.AsyncConnection.connect(listener_dsn(database_url), autocommit=True) as connection:
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
         await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, "not json"))
         await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"user_id": ALICE, "type": "explode", "task_id": 1})))
     await publish(ALICE, "created", 31)
@@ -105,14 +110,16 @@ async def test_malformed_notification_is_ignored_and_listener_keeps_going(bus: T
     assert event is not None and (event.type, event.task_id) == ("created", 31)
 
 
-async def test_killed_listener_reconnects_resyncs_and_delivers_again(bus: TaskEventBus, database_url: str) -> None:
+async def test_killed_listener_reconnects_resyncs_and_delivers_again(
+    bus: TaskEventBus, database_url: str, publish
+) -> None:
     alice, bob = bus.subscribe(ALICE), bus.subscribe(BOB)
     await publish(ALICE, "created", 41)
     before_gap = await next_event(alice)
     assert before_gap is not None
     old_pid = bus.listener_pid
 
-    async with await psycopg.AsyncConnection.connect(listener_dsn(database_url), autocommit=True) as connection:
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
         cursor = await connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
             (bus.application_name,),
@@ -123,41 +130,33 @@ async def test_killed_listener_reconnects_resyncs_and_delivers_again(bus: TaskEv
         resync = await next_event(subscription, timeout=10)
         assert resync is not None and resync.type == RESYNC and resync.reason == "listener_reconnected"
     assert bus.listening and bus.listener_pid not in (None, old_pid)
-    # Last-Event-ID from before the gap can no longer be answered with a replay.
-    assert bus.missed_since(ALICE, bus.event_id(before_gap.seq)) is None
 
     await publish(ALICE, "updated", 41)
     event = await next_event(alice)
     assert event is not None and (event.type, event.task_id) == ("updated", 41)
 
 
-async def test_missed_since_replays_only_known_events_of_that_user(bus: TaskEventBus) -> None:
-    alice = bus.subscribe(ALICE)
-    await publish(ALICE, "created", 51)
-    first = await next_event(alice)
-    await publish(BOB, "created", 52)
-    await publish(ALICE, "updated", 51)
-    await publish(ALICE, "deleted", 51)
-    for _ in range(2):
-        await next_event(alice)
-    assert first is not None
-
-    missed = bus.missed_since(ALICE, bus.event_id(first.seq))
-    assert missed is not None
-    assert [(e.type, e.task_id) for e in missed] == [("updated", 51), ("deleted", 51)]
-    assert bus.missed_since(ALICE, bus.current_id) == []
-    assert bus.missed_since(ALICE, f"{'0' * 8}-{first.seq}") is None  # another process's id
-    assert bus.missed_since(ALICE, bus.event_id(bus._seq + 5)) is None  # from the future
-    assert bus.missed_since(ALICE, "garbage") is None
+def test_streams_are_capped_per_user_and_per_process() -> None:
+    bus = TaskEventBus("postgresql://unused", max_streams_per_user=2, max_streams_per_pod=3)
+    first = bus.subscribe(ALICE)
+    bus.subscribe(ALICE)
+    with pytest.raises(StreamLimitReached, match="for this user"):
+        bus.subscribe(ALICE)
+    bus.subscribe(BOB)
+    with pytest.raises(StreamLimitReached, match="on this server"):
+        bus.subscribe(BOB)
+    bus.unsubscribe(first)  # a closed stream frees its slot
+    bus.subscribe(910_003)
+    assert bus.subscriber_count() == 3
 
 
-def test_replay_buffer_is_bounded_and_evicted_ids_need_resync() -> None:
-    bus = TaskEventBus("postgresql://unused", replay_size=3)
-    for task_id in range(1, 6):
-        bus.dispatch_payload(json.dumps({"user_id": ALICE, "type": "created", "task_id": task_id}))
-    bus._listening.set()  # pretend the listener is up: only the buffer bounds matter here
-    assert bus.missed_since(ALICE, bus.event_id(1)) is None  # seq 2 was evicted
-    assert [e.task_id for e in bus.missed_since(ALICE, bus.event_id(2)) or []] == [3, 4, 5]
+async def test_revocation_closes_only_older_streams_of_that_user(bus: TaskEventBus, database_url: str) -> None:
+    revoked, current, bob = bus.subscribe(ALICE, token_version=0), bus.subscribe(ALICE, token_version=1), bus.subscribe(BOB)
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
+        await connection.execute("SELECT pg_notify(%s, %s)", (REVOCATION_CHANNEL, json.dumps({"user_id": ALICE, "version": 1})))
+    assert await next_event(revoked) is None  # the stream is told to end
+    assert current.pending() == bob.pending() == 0 and not current.closed and not bob.closed
+    assert bus.subscriber_count() == 2
 
 
 async def test_slow_subscriber_gets_one_resync_instead_of_unbounded_backlog() -> None:
@@ -180,7 +179,6 @@ async def test_unreachable_database_keeps_retrying_and_stop_is_prompt() -> None:
     bus.start()
     subscription = bus.subscribe(ALICE)
     assert not await bus.wait_listening(0.8)
-    assert bus.missed_since(ALICE, bus.current_id) is None  # a gap is in progress: resync
     await asyncio.wait_for(bus.stop(), 2)
     assert await next_event(subscription, 1) is None  # the stream is told to end
 

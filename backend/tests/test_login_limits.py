@@ -9,7 +9,6 @@ import time
 import httpx
 import pytest
 
-from app.core.db import POOL_SIZE, get_engine
 from app.core.hashing import PasswordHashing
 from app.main import create_app
 from app.services import auth as auth_service
@@ -67,12 +66,12 @@ async def test_excess_hashing_is_refused_at_once_with_retry_after(client, user, 
     assert (await first).status_code == 200
 
 
-async def test_no_pooled_connection_is_held_while_hashing(client, user, monkeypatch):
+async def test_no_pooled_connection_is_held_while_hashing(app, client, user, monkeypatch):
     checked_out: list[int] = []
     real_verify = auth_service.verify_password
 
     def recording_verify(password: str, stored: str | None) -> bool:
-        checked_out.append(get_engine().pool.checkedout())
+        checked_out.append(app.state.db.engine.pool.checkedout())
         return real_verify(password, stored)
 
     monkeypatch.setattr(auth_service, "verify_password", recording_verify)
@@ -137,8 +136,10 @@ async def test_limits_hold_across_replicas(app, client, user):
         app.state.settings = original
 
 
-async def test_readiness_does_not_need_a_request_pool_connection(client):
-    held = [await get_engine().connect() for _ in range(POOL_SIZE)]
+async def test_readiness_does_not_need_a_request_pool_connection(app, client):
+    settings, db = app.state.settings, app.state.db
+    held = [await db.engine.connect() for _ in range(settings.db_session_pool_size)]
+    task_connections = [await db.pool.getconn() for _ in range(settings.db_pool_size)]  # both pools exhausted
     try:
         for connection in held:
             await connection.exec_driver_sql("SELECT 1")
@@ -149,3 +150,5 @@ async def test_readiness_does_not_need_a_request_pool_connection(client):
     finally:
         for connection in held:
             await connection.close()
+        for task_connection in task_connections:
+            await db.pool.putconn(task_connection)

@@ -150,6 +150,19 @@ describe("LiveConnection", () => {
     expect(h.timers.at(-1)!.ms).toBe(100);
   });
 
+  it("refetches after every reopen: the server replays nothing", () => {
+    const h = harness();
+    h.connection.start();
+    h.sources[0]!.open();
+    h.sources[0]!.send({ type: "ready", listening: true });
+    for (let reopen = 1; reopen <= 3; reopen += 1) {
+      h.sources[reopen - 1]!.fail(); // e.g. the server ended the stream when the token expired
+      h.timers.at(-1)!.callback();
+      h.sources[reopen]!.open();
+      expect(h.onResync).toHaveBeenCalledTimes(reopen);
+    }
+  });
+
   it("stop closes the stream and ignores late callbacks", () => {
     const h = harness();
     h.connection.start();

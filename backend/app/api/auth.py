@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from app.api.deps import SESSION_COOKIE, CurrentUser, ReadSessionDep, SessionDep, unauthorized
-from app.core.config import get_settings
+from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
 from app.core.hashing import HashingBusy
-from app.core.security import create_access_token
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
@@ -32,12 +30,12 @@ def _secure_cookie(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded_proto == "https"
 
 
-def _issue_session(request: Request, response: Response, user_id: int) -> str:
-    token = create_access_token(user_id)
+def _issue_session(request: Request, response: Response, user_id: int, token_version: int) -> str:
+    token = request.app.state.tokens.issue(user_id, token_version)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=get_settings().jwt_expires_minutes * 60,
+        max_age=request.app.state.settings.jwt_expires_minutes * 60,
         path="/",
         httponly=True,
         samesite="lax",
@@ -61,7 +59,7 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
     except HashingBusy:
         raise _busy() from None
-    token = _issue_session(request, response, user.id)
+    token = _issue_session(request, response, user.id, user.token_version)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -82,7 +80,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
         raise _busy() from None
     if user is None:
         raise unauthorized(INVALID_CREDENTIALS)
-    token = _issue_session(request, response, user.id)
+    token = _issue_session(request, response, user.id, user.token_version)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -95,6 +93,9 @@ async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 415))
-async def logout(request: Request, response: Response) -> None:
-    """Clears the session cookie (tokens are stateless; a bearer client just forgets its token)."""
+async def logout(request: Request, response: Response, current: OptionalUser) -> None:
+    """Ends every session of the caller (all tokens issued so far, open event streams included) and
+    clears the cookie. Without a valid token there is nothing to revoke: the cookie is cleared anyway."""
+    if current is not None:
+        await request.app.state.token_versions.revoke(current.id)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import get_read_session, get_session
-from app.core.security import InvalidToken, user_from_token
+from app.core.security import InvalidToken
 
 SESSION_COOKIE = "taskpilot_session"
 NOT_AUTHENTICATED = "Not authenticated"
@@ -20,52 +21,76 @@ ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]  # read-only
 
 @dataclass(frozen=True, slots=True)
 class AuthenticatedUser:
-    """Who is calling, taken from the JWT alone (no database round trip on the hot path)."""
+    """Who is calling: a verified, unexpired, unrevoked token (services/sessions.py)."""
 
     id: int
-
-
-def token_from_request(request: Request) -> str | None:
-    """Bearer header first, then the session cookie (browsers, EventSource)."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    token_version: int
+    expires_at: float  # POSIX seconds; open streams end then
 
 
 def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-# Declared as security schemes so /docs and the OpenAPI document show how to authenticate.
-_bearer_scheme = HTTPBearer(auto_error=False, description="Access token from /api/auth/login or /signup")
-_cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Session cookie set at login")
+class SessionAuth(SecurityBase):
+    """The caller's session: `Authorization: Bearer <token>`, else the session cookie (browsers, EventSource).
+
+    One dependency doing both (rather than FastAPI's HTTPBearer + APIKeyCookie plus a third combining
+    them): every authenticated request resolves it, and each dependency level costs time on the hot path.
+    Declared as a security scheme so /docs and the OpenAPI document show how to authenticate.
+    """
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description=f"Access token from /api/auth/login or /signup (browsers send the {SESSION_COOKIE} cookie instead)"
+        )
+        self.scheme_name = "HTTPBearer"
+
+    async def __call__(self, request: Request) -> AuthenticatedUser:  # async: no threadpool hop
+        user = await authenticate_request(request)
+        if user is None:
+            raise unauthorized()
+        return user
 
 
-async def get_current_user(  # async on purpose: a sync dependency would run in the threadpool
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-    cookie: Annotated[str | None, Depends(_cookie_scheme)],
-) -> AuthenticatedUser:
-    token = bearer.credentials if bearer is not None else cookie
+async def authenticate_request(request: Request) -> AuthenticatedUser | None:
+    """The caller, or None for a request without a token; raises 401 for an invalid, expired or revoked one."""
+    token = bearer_token(request.headers.get("authorization")) or request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise unauthorized()
+        return None
     try:
-        return AuthenticatedUser(id=user_from_token(token))
+        claims = await request.app.state.authenticator.authenticate(token)
     except InvalidToken:
         raise unauthorized("Invalid or expired token") from None
+    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
 
 
+async def get_optional_user(request: Request) -> AuthenticatedUser | None:
+    """The caller when the request carries a valid session, else None. Not a security scheme: routes using
+    it (logout) work without a session, and the OpenAPI document must not say otherwise."""
+    try:
+        return await authenticate_request(request)
+    except HTTPException:
+        return None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token in an `Authorization: Bearer <token>` header value, else None."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+get_current_user = SessionAuth()
 CurrentUser = Annotated[AuthenticatedUser, Depends(get_current_user)]
+OptionalUser = Annotated[AuthenticatedUser | None, Depends(get_optional_user)]
 
 __all__ = [
     "SESSION_COOKIE",
     "AuthenticatedUser",
     "CurrentUser",
+    "OptionalUser",
     "ReadSessionDep",
     "SessionDep",
+    "bearer_token",
     "get_current_user",
-    "token_from_request",
-    "user_from_token",
 ]

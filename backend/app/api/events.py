@@ -6,31 +6,35 @@ Wire format (every message is an unnamed SSE event, so `EventSource.onmessage` s
   {"type": "deleted", "task_id": 7}
   {"type": "resync", "reason": "..."}   events may have been missed: reload the task list
   {"type": "ready", "instance": "...", "listening": true}   the subscription is live
-Event ids are "<epoch>-<seq>" (see app/services/events.py). On reconnect the browser sends
-Last-Event-ID: events this process still remembers are replayed, otherwise the stream starts
-with `resync`. Keep-alive comments every KEEPALIVE_SECONDS.
+Messages carry no ids: a client that reconnects reloads its list (the one resync mechanism, see
+app/services/events.py). Keep-alive comments every KEEPALIVE_SECONDS. The stream ends when the
+token expires or the user logs out (the client's reconnect then gets 401), and open streams are
+capped per user and per process: over a cap the answer is 429 with Retry-After.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Request, status
+import orjson
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import CurrentUser
-from app.core.db import session_scope
+from app.api.deps import AuthenticatedUser, CurrentUser
 from app.schemas.common import error_responses
-from app.schemas.tasks import TaskRead
 from app.services import tasks as task_service
-from app.services.events import RESYNC, BusEvent, Subscription, TaskEventBus
+from app.services.events import RESYNC, BusEvent, StreamLimitReached, Subscription, TaskEventBus
 
 KEEPALIVE_SECONDS = 10  # comfortably under the ~15 s idle timeouts of common proxies and load balancers
+STREAM_LIMIT_RETRY_AFTER_SECONDS = 30
 RECONNECT_DELAY_MS = 2000  # the browser's EventSource reconnect delay
 SEND_TIMEOUT_SECONDS = 30  # a client that cannot take a message for this long is dropped
 SHUTDOWN_GRACE_SECONDS = 1.0  # on server shutdown the generator ends itself, so the response closes cleanly
@@ -56,17 +60,22 @@ router = APIRouter(tags=["events"])
 async def stream_events(
     request: Request,
     current_user: CurrentUser,  # bearer header or the session cookie (EventSource cannot send headers)
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
-    user_id = current_user.id  # from the JWT alone: no pooled DB session is held for the stream's life
     bus: TaskEventBus | None = getattr(request.app.state, "task_event_bus", None)
     if bus is None or bus.closed:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Real-time events are not available")
+    try:
+        bus.check_capacity(current_user.id)
+    except StreamLimitReached as error:
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": str(error)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(STREAM_LIMIT_RETRY_AFTER_SECONDS)},
+        )
     # Two shutdown paths end the stream: the bus closes subscriptions when SIGTERM starts the drain
     # (app.state.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        _event_stream(bus, user_id, last_event_id, shutdown),
+        _event_stream(bus, request.app.state.db.pool, current_user, shutdown),
         headers=STREAM_HEADERS,
         ping=KEEPALIVE_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
@@ -76,66 +85,64 @@ async def stream_events(
 
 
 async def _event_stream(
-    bus: TaskEventBus, user_id: int, last_event_id: str | None, shutdown: anyio.Event
+    bus: TaskEventBus, pool: AsyncConnectionPool, user: AuthenticatedUser, shutdown: anyio.Event
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribing here (not in the route) ties the subscription to the generator's finally: a client
-    # that vanishes before streaming starts leaves nothing behind. Clients count events as live from
-    # `ready` on, which is sent after subscribing.
-    subscription = bus.subscribe(user_id)
+    # that vanishes before streaming starts leaves nothing behind. The route checked the caps; a
+    # stream that lost a race for the last slot just ends (the client's reconnect then gets 429).
     try:
-        # Taken together with the subscription (no await in between): everything up to ready_id comes
-        # from the replay, everything after it through the queue, so ids stay monotonic on the wire.
-        ready_id = bus.current_id
-        missed = bus.missed_since(user_id, last_event_id) if last_event_id else []
-        if missed is None:
-            yield _message({"type": RESYNC, "reason": "last_event_id_unknown"}, ready_id)
-        else:
-            for event in missed:
-                yield await _render(bus, event)
-        ready = _message({"type": "ready", "instance": socket.gethostname(), "listening": bus.listening}, ready_id)
+        subscription = bus.subscribe(user.id, user.token_version)
+    except StreamLimitReached:
+        return
+    try:
+        ready = _message({"type": "ready", "instance": socket.gethostname(), "listening": bus.listening})
         ready.retry = RECONNECT_DELAY_MS
         yield ready
         while True:
-            event = await _next_or_none(subscription, shutdown)
-            if event is None:  # shutting down: end the response so uvicorn can exit
+            # Revocation closes the subscription (get() returns None); expiry ends the wait.
+            event = await _next_or_none(subscription, shutdown, deadline=user.expires_at)
+            if event is None:  # shutting down, token expired or revoked: end the response
                 return
-            yield await _render(bus, event)
+            yield await _render(pool, event)
     finally:
         subscription.close()
         bus.unsubscribe(subscription)
 
 
-async def _next_or_none(subscription: Subscription, shutdown: anyio.Event) -> BusEvent | None:
+async def _next_or_none(subscription: Subscription, shutdown: anyio.Event, deadline: float) -> BusEvent | None:
+    remaining = deadline - time.time()
+    if remaining <= 0:
+        return None
     getter = asyncio.ensure_future(subscription.get())
     stopper = asyncio.ensure_future(shutdown.wait())
     try:
-        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({getter, stopper}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in (getter, stopper):
             waiter.cancel()  # no-op when done; a cancelled Queue.get takes nothing
     return getter.result() if getter in done else None
 
 
-def _message(data: dict[str, Any], event_id: str) -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps(data, separators=(",", ":")), id=event_id)
+def _message(data: dict[str, Any]) -> ServerSentEvent:
+    # Same JSON as the REST routes write (datetimes included).
+    return ServerSentEvent(data=orjson.dumps(data, option=orjson.OPT_UTC_Z).decode())
 
 
-async def _render(bus: TaskEventBus, event: BusEvent) -> ServerSentEvent:
-    event_id = bus.event_id(event.seq)
+async def _render(pool: AsyncConnectionPool, event: BusEvent) -> ServerSentEvent:
     if event.type == RESYNC:
-        return _message({"type": RESYNC, "reason": event.reason}, event_id)
+        return _message({"type": RESYNC, "reason": event.reason})
     body: dict[str, Any] = {"type": event.type, "task_id": event.task_id}
     if event.type != "deleted":
-        task = await _task_snapshot(event)
+        task = await _task_snapshot(pool, event)
         if task is not None:
             body["task"] = task
-    return _message(body, event_id)
+    return _message(body)
 
 
-async def _task_snapshot(event: BusEvent) -> dict[str, Any] | None:
+async def _task_snapshot(pool: AsyncConnectionPool, event: BusEvent) -> dict[str, Any] | None:
     """The task's current state, loaded once per event however many of the user's tabs listen."""
     if event.task_snapshot is None:
-        event.task_snapshot = asyncio.ensure_future(_load_task(event.user_id, event.task_id))
+        event.task_snapshot = asyncio.ensure_future(_load_task(pool, event.user_id, event.task_id))
     try:
         # shield: one tab disconnecting must not cancel the lookup the other tabs wait for
         return await asyncio.shield(event.task_snapshot)
@@ -144,12 +151,11 @@ async def _task_snapshot(event: BusEvent) -> dict[str, Any] | None:
         return None
 
 
-async def _load_task(user_id: int | None, task_id: int | None) -> dict[str, Any] | None:
+async def _load_task(pool: AsyncConnectionPool, user_id: int | None, task_id: int | None) -> dict[str, Any] | None:
     if user_id is None or task_id is None:
         return None
-    async with session_scope() as session:
+    async with pool.connection() as connection:
         try:
-            task = await task_service.get_task(session, user_id, task_id)
+            return asdict(await task_service.get_task(connection, user_id, task_id))
         except task_service.TaskNotFound:
             return None  # deleted since; its "deleted" event follows
-        return TaskRead.model_validate(task).model_dump(mode="json")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +32,10 @@ class Settings(BaseSettings):
     db_user: str = "taskpilot"
     db_password: str = ""
     database_url: str | None = None  # overrides the DB_* parts when set
+    # Connections per replica: task hot paths (psycopg pool) + ORM sessions (accounts, assistant).
+    # 15 + 5 keeps 4 replicas plus listeners under PostgreSQL's default max_connections of 100.
+    db_pool_size: int = Field(default=15, ge=1, le=200)
+    db_session_pool_size: int = Field(default=5, ge=1, le=200)
 
     jwt_secret: str = ""
     jwt_expires_minutes: int = 60 * 24
@@ -40,6 +43,9 @@ class Settings(BaseSettings):
     app_env: Literal["dev", "prod"] = "prod"
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated origins; empty = no CORS headers
+    # Open SSE streams allowed at once; the excess is answered 429 with Retry-After.
+    sse_max_streams_per_user: int = Field(default=10, ge=1)
+    sse_max_streams_per_pod: int = Field(default=1000, ge=1)
     # Seconds between SIGTERM and closing the listener, while /health/ready answers 503 (0 = stop at once).
     shutdown_drain_seconds: float = 0.0
 
@@ -120,6 +126,6 @@ def to_psycopg_url(url: str) -> str:
     return url
 
 
-@lru_cache
 def get_settings() -> Settings:
+    """Settings from the environment, for code outside the app (Alembic); the app reads app.state.settings."""
     return Settings()

@@ -1,27 +1,40 @@
-"""One async engine per process; sessions for requests (get_session) and other code (session_scope)."""
+"""The process's database access, built from Settings by the app and kept on `app.state.db`.
+
+Two pools share the per-replica connection budget (Settings.db_pool_size + db_session_pool_size):
+  - `pool`: plain psycopg connections for the task service's hot paths (REST task routes, token
+    checks). No ORM session, no greenlet bridge: the request is one pool checkout and one prepared
+    statement (see docs/backend.md for the profile that motivated it).
+  - `engine`: SQLAlchemy sessions for everything else (accounts, the assistant, MCP tools), which
+    calls the same task service through the session's own connection.
+"""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from fastapi import Request
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 
-_engine: AsyncEngine | None = None
-_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-
-# A fixed pool (no overflow): overflow connections are closed on return and reopened under load, and
-# connecting costs far more than a query. 20 per replica keeps 2-3 replicas below PostgreSQL's 100.
-POOL_SIZE = 20
-POOL_MAX_OVERFLOW = 0
 POOL_TIMEOUT_SECONDS = 10
+# Connections opened at startup; the pool grows to db_pool_size as requests wait (and keeps them:
+# idle ones close after 10 min). Opening all of them at once would compete with the first requests
+# for the pod's one CPU during a cold start.
+POOL_MIN_SIZE = 2
 CONNECT_TIMEOUT_SECONDS = 5
 
 
+def libpq_url(sqlalchemy_url: str) -> str:
+    """psycopg/libpq form of the app's SQLAlchemy URL."""
+    prefix = "postgresql+psycopg://"
+    return "postgresql://" + sqlalchemy_url[len(prefix):] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
+
+
 def connect_args(settings: Settings) -> dict[str, object]:
-    """Per-connection options for every engine the app opens (request pool, readiness).
+    """Per-connection options for every connection the app opens (both pools, readiness).
 
     The server-side timeouts stop a stuck query or a transaction left open (e.g. across a model call)
     from holding locks and a pooled connection indefinitely.
@@ -33,60 +46,69 @@ def connect_args(settings: Settings) -> dict[str, object]:
     return {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options}
 
 
-def get_engine() -> AsyncEngine:
-    global _engine, _sessionmaker, _read_sessionmaker
-    if _engine is None:
-        _engine = create_async_engine(
-            get_settings().sqlalchemy_url,
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_MAX_OVERFLOW,
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.dsn = libpq_url(settings.sqlalchemy_url)
+        # Bounded sizes (no overflow): connecting costs far more than a query, and a pool that grows
+        # without bound would push several replicas past PostgreSQL's max_connections.
+        self.engine = create_async_engine(
+            settings.sqlalchemy_url,
+            pool_size=settings.db_session_pool_size,
+            max_overflow=0,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            # No pre-ping (it costs round trips on every checkout): a connection broken by a database
-            # restart fails one request with 503 and SQLAlchemy then discards the stale pool.
-            pool_pre_ping=False,
+            # Pre-ping (one round trip per checkout) is affordable here: these sessions serve accounts,
+            # the assistant and MCP, not the task hot path; a database restart then costs no request.
+            pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args=connect_args(get_settings()),
+            connect_args=connect_args(settings),
         )
-        _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool, autocommit: a read is one round trip (no BEGIN/ROLLBACK around it).
-        _read_sessionmaker = async_sessionmaker(
-            _engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
-    return _engine
+        self.pool = AsyncConnectionPool(
+            self.dsn,
+            min_size=min(POOL_MIN_SIZE, settings.db_pool_size),
+            max_size=settings.db_pool_size,
+            timeout=POOL_TIMEOUT_SECONDS,
+            max_lifetime=1800,
+            # Autocommit: a read is one round trip; writes open `connection.transaction()` themselves.
+            kwargs={**connect_args(settings), "autocommit": True},
+            open=False,
+        )
+        self._pool_check: asyncio.Future | None = None
+
+    def after_connection_error(self) -> None:
+        """A database restart breaks every idle connection at once: check them all now, so one
+        request gets a 503 instead of one request per stale connection."""
+        if self._pool_check is None or self._pool_check.done():
+            self._pool_check = asyncio.ensure_future(self.pool.check())
+
+    async def open(self) -> None:
+        # wait=False: a database that is down must not block startup (readiness reports it).
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        if self._pool_check is not None:
+            self._pool_check.cancel()
+        await self.pool.close()
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
+        async with self.sessionmaker() as session:
+            yield session
 
 
-def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
-    get_engine()
-    assert _sessionmaker is not None
-    return _sessionmaker
-
-
-async def dispose_engine() -> None:
-    """Close pooled connections; the next get_engine() builds a fresh engine from current settings."""
-    global _engine, _sessionmaker, _read_sessionmaker
-    if _engine is not None:
-        await _engine.dispose()
-    _engine = None
-    _sessionmaker = None
-    _read_sessionmaker = None
-
-
-async def get_session() -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, closed (and rolled back if uncommitted) afterwards."""
-    async with get_sessionmaker()() as session:
+    async with request.app.state.db.sessionmaker() as session:
         yield session
 
 
-async def get_read_session() -> AsyncIterator[AsyncSession]:
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency for read-only requests: autocommit, so no transaction round trips. Never write with it."""
-    get_engine()
-    assert _read_sessionmaker is not None
-    async with _read_sessionmaker() as session:
-        yield session
-
-
-@asynccontextmanager
-async def session_scope() -> AsyncIterator[AsyncSession]:
-    """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
-    async with get_sessionmaker()() as session:
+    async with request.app.state.db.read_sessionmaker() as session:
         yield session

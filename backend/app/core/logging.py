@@ -6,6 +6,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+import orjson
+
 REQUEST_LOGGER = "taskpilot.request"
 
 
@@ -22,10 +24,17 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # e.g. a lone surrogate echoed from client input: the slower encoder copes
+            return json.dumps(entry, default=str)
 
 
 def configure_logging(level: str) -> None:
+    # Every request logs a line: skip the per-record thread/process lookups our JSON never prints.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     app_logger = logging.getLogger("taskpilot")

@@ -23,46 +23,34 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from app.core.db import session_scope
-from app.core.security import InvalidToken, user_from_token
+from app.api.deps import bearer_token
+from app.core.security import InvalidToken
 from app.services.assistant import tools
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
 
-MCP_PATH = "/mcp"
 MCP_SHUTDOWN_SECONDS = 5.0
 logger = logging.getLogger("taskpilot.mcp")
 
 
-def _bearer(authorization: str | None) -> str | None:
-    scheme, _, credentials = (authorization or "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _caller(ctx: Context) -> int:
-    """The authenticated user id for this tool call (the gate already rejected bad tokens)."""
+async def _caller(state: Any, ctx: Context) -> int:
+    """The authenticated user id for this tool call (checked again: the session may end mid-request)."""
     headers = ctx.headers or {}
-    token = _bearer(headers.get("authorization"))
+    token = bearer_token(headers.get("authorization"))
     try:
-        return user_from_token(token or "")
+        return (await state.authenticator.authenticate(token or "")).user_id
     except InvalidToken:
         raise ToolError("Not authenticated") from None
 
 
-async def _run(ctx: Context, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    user_id = _caller(ctx)
-    async with session_scope() as session:
-        result = await tools.execute_tool(session, user_id, name, arguments)
-    if not result.get("ok"):
-        raise ToolError(result.get("error", "Tool failed"))
-    return result
+ToolRunner = Callable[[Context, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def _tool_function(name: str, args_model: type[BaseModel]) -> Callable[..., Awaitable[dict[str, Any]]]:
+def _tool_function(name: str, args_model: type[BaseModel], run: ToolRunner) -> Callable[..., Awaitable[dict[str, Any]]]:
     """A function whose signature is the tool's argument model, field for field (MCP reads tools' schemas
     from signatures), so the assistant and MCP publish one definition of each tool."""
 
     async def tool(ctx: Context, **arguments: Any) -> dict[str, Any]:
-        return await _run(ctx, name, arguments)
+        return await run(ctx, name, arguments)
 
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     for field_name, field in args_model.model_fields.items():
@@ -77,24 +65,35 @@ def _tool_function(name: str, args_model: type[BaseModel]) -> Callable[..., Awai
     return tool
 
 
-def build_mcp_server() -> MCPServer:
+def build_mcp_server(state: Any) -> MCPServer:
+    """The MCP server over the app's services (`state` is app.state: authenticator and db)."""
     server = MCPServer("taskpilot", instructions="Manage the authenticated user's TaskPilot tasks.")
+
+    async def run(ctx: Context, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        user_id = await _caller(state, ctx)
+        async with state.db.session() as session:
+            result = await tools.execute_tool(session, user_id, name, arguments)
+        if not result.get("ok"):
+            raise ToolError(result.get("error", "Tool failed"))
+        return result
+
     for name, (description, args_model) in TOOL_DESCRIPTIONS.items():
-        server.add_tool(_tool_function(name, args_model), name=name, description=description)
+        server.add_tool(_tool_function(name, args_model, run), name=name, description=description)
     return server
 
 
 class BearerAuthGate:
     """ASGI app for /mcp: 401 without a valid bearer token, else hand over to the MCP session manager."""
 
-    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+    def __init__(self, manager: StreamableHTTPSessionManager, state: Any) -> None:
         self.manager = manager
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
-        token = _bearer(headers.get("authorization"))
+        token = bearer_token(headers.get("authorization"))
         try:
-            user_from_token(token or "")
+            await self.state.authenticator.authenticate(token or "")
         except InvalidToken:
             response = JSONResponse(
                 {"detail": "Not authenticated: send Authorization: Bearer <token>"},
@@ -106,9 +105,9 @@ class BearerAuthGate:
         await self.manager.handle_request(scope, receive, send)
 
 
-def build_mcp_app() -> tuple[BearerAuthGate, Any]:
+def build_mcp_app(state: Any) -> tuple[BearerAuthGate, Any]:
     """(ASGI app to route at /mcp, lifespan context manager factory to enter in the app lifespan)."""
-    server = build_mcp_server()
+    server = build_mcp_server(state)
     manager = StreamableHTTPSessionManager(
         app=server._lowlevel_server,  # noqa: SLF001 - what MCPServer.streamable_http_app() wires up too
         stateless=True,
@@ -144,4 +143,4 @@ def build_mcp_app() -> tuple[BearerAuthGate, Any]:
                 logger.warning("MCP session manager did not stop within %ss (%s)", MCP_SHUTDOWN_SECONDS,
                                "cancelled" if done else "abandoned")
 
-    return BearerAuthGate(manager), lifespan
+    return BearerAuthGate(manager, state), lifespan

@@ -5,16 +5,17 @@ delivers the event on commit and drops it on rollback. The payload holds ids onl
 payloads cap at 8000 bytes); the SSE route loads the task itself.
 
 Fan-out: each process runs one `TaskEventBus`. Its listener holds ONE dedicated psycopg
-connection (outside the SQLAlchemy pool, autocommit) doing LISTEN, and hands every
+connection (outside the app's pools, autocommit) doing LISTEN, and hands every
 notification to the in-memory queues of that user's subscribers. Every replica receives
 every commit, so a change made through any replica reaches subscribers on all of them.
 
-Event ids are "<epoch>-<seq>": seq counts events in the order this process received them;
-epoch is random per process start. Why not a PostgreSQL sequence (and a migration): nextval()
-would run when the writer calls NOTIFY, but notifications arrive in COMMIT order, so sequence
-values could arrive out of order; the per-process counter is monotonic in delivery order by
-construction. A Last-Event-ID from another replica or an earlier process has a foreign epoch
-and gets a `resync`; one from this process is answered from a bounded replay buffer.
+No event ids and no replay: a client that reconnects (the browser does on every error) reloads
+its task list, which is the one resync mechanism. Replaying from a per-process buffer could not
+work across replicas anyway, and a full reload of one page of tasks is cheap.
+
+Sessions: the listener also LISTENs for token revocations (services/sessions.py) and closes the
+revoked user's streams; each stream also ends when its token expires (api/events.py). Open
+streams are capped per user and per process (StreamLimitReached).
 
 Gaps: when the listener connection drops (database restart, pg_terminate_backend, network),
 the listener reconnects with capped exponential backoff and then broadcasts `resync` to every
@@ -29,23 +30,24 @@ import json
 import logging
 import random
 import secrets
-from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from psycopg import AsyncConnection
+
+from app.services.sessions import REVOCATION_CHANNEL, parse_revocation
 
 CHANNEL = "task_events"
 EventType = Literal["created", "updated", "deleted"]
 TASK_EVENT_TYPES = frozenset({"created", "updated", "deleted"})
 RESYNC = "resync"
+_NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %s)"
 
 SUBSCRIBER_QUEUE_SIZE = 256  # events buffered per open stream before it is told to resync
-REPLAY_BUFFER_SIZE = 2048  # recent events kept per process for Last-Event-ID replay
 BACKOFF_MIN_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 5.0
 HEALTHCHECK_SECONDS = 15.0  # an idle listener pings the database this often to notice a dead link
@@ -58,17 +60,20 @@ DRAIN_POLL_SECONDS = 0.2
 logger = logging.getLogger("taskpilot.events")
 
 
-async def publish_task_event(session: AsyncSession, *, user_id: int, type: EventType, task_id: int) -> None:
-    """Queue a task event in the current transaction (ids only: NOTIFY payloads cap at 8000 bytes)."""
+async def publish_task_event(connection: AsyncConnection, *, user_id: int, type: EventType, task_id: int) -> None:
+    """Queue a task event in the connection's open transaction (ids only: NOTIFY payloads cap at 8000 bytes)."""
     payload = json.dumps({"user_id": user_id, "type": type, "task_id": task_id})
-    await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
+    await connection.execute(_NOTIFY_SQL, (payload,), prepare=True)
+
+
+class StreamLimitReached(Exception):
+    """Too many open streams for this user or this process; str() says which."""
 
 
 @dataclass(eq=False)
 class BusEvent:
-    """One event as this process numbered it. user_id None = meant for every subscriber (resync)."""
+    """One event for subscribers. user_id None = meant for every subscriber (resync)."""
 
-    seq: int
     type: str
     user_id: int | None
     task_id: int | None = None
@@ -80,8 +85,9 @@ class BusEvent:
 class Subscription:
     """A bounded queue of events for one open stream; `None` from get() means the bus closed."""
 
-    def __init__(self, user_id: int, maxsize: int = SUBSCRIBER_QUEUE_SIZE) -> None:
+    def __init__(self, user_id: int, maxsize: int = SUBSCRIBER_QUEUE_SIZE, token_version: int = 0) -> None:
         self.user_id = user_id
+        self.token_version = token_version
         self._queue: asyncio.Queue[BusEvent | None] = asyncio.Queue(maxsize)
         self.closed = False
 
@@ -93,7 +99,7 @@ class Subscription:
         except asyncio.QueueFull:
             # The client stopped reading: drop its backlog, ask it to reload instead.
             self._drain()
-            self._queue.put_nowait(BusEvent(event.seq, RESYNC, self.user_id, reason="subscriber_overflow"))
+            self._queue.put_nowait(BusEvent(RESYNC, self.user_id, reason="subscriber_overflow"))
 
     def close(self) -> None:
         if not self.closed:
@@ -112,22 +118,26 @@ class Subscription:
             self._queue.get_nowait()
 
 
-def listener_dsn(sqlalchemy_url: str) -> str:
-    """libpq form of the app's SQLAlchemy URL (the listener talks to psycopg directly)."""
-    prefix = "postgresql+psycopg://"
-    return "postgresql://" + sqlalchemy_url[len(prefix):] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
-
-
 class TaskEventBus:
-    """Per-process LISTEN connection + per-user subscriber queues + a small replay buffer."""
+    """Per-process LISTEN connection + per-user subscriber queues, with caps on open streams."""
 
-    def __init__(self, dsn: str, *, replay_size: int = REPLAY_BUFFER_SIZE, queue_size: int = SUBSCRIBER_QUEUE_SIZE):
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        queue_size: int = SUBSCRIBER_QUEUE_SIZE,
+        max_streams_per_user: int = 10,
+        max_streams_per_pod: int = 1000,
+        on_revoked: Callable[[int, int], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ):
         self.dsn = dsn
-        self.epoch = secrets.token_hex(4)
-        self.application_name = APPLICATION_NAME_PREFIX + self.epoch  # lets ops/tests find this listener
+        self.application_name = APPLICATION_NAME_PREFIX + secrets.token_hex(4)  # lets ops/tests find this listener
         self._queue_size = queue_size
-        self._seq = 0
-        self._recent: deque[BusEvent] = deque(maxlen=replay_size)
+        self.max_streams_per_user = max_streams_per_user
+        self.max_streams_per_pod = max_streams_per_pod
+        self._on_revoked = on_revoked
+        self._on_connected = on_connected
         self._subscribers: dict[int, set[Subscription]] = defaultdict(set)
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -136,26 +146,21 @@ class TaskEventBus:
         self.listener_pid: int | None = None
         self.connects = 0
 
-    # ---- ids -------------------------------------------------------------------------------
-    def event_id(self, seq: int) -> str:
-        return f"{self.epoch}-{seq}"
-
-    @property
-    def current_id(self) -> str:
-        return self.event_id(self._seq)
-
-    def _parse_id(self, event_id: str) -> int | None:
-        epoch, _, seq = event_id.strip().partition("-")
-        if epoch != self.epoch or not seq.isdigit():
-            return None
-        return int(seq)
-
     # ---- subscribers -----------------------------------------------------------------------
-    def subscribe(self, user_id: int) -> Subscription:
-        subscription = Subscription(user_id, self._queue_size)
+    def check_capacity(self, user_id: int) -> None:
+        """Raise StreamLimitReached when one more stream for this user would exceed a cap."""
+        if len(self._subscribers.get(user_id, ())) >= self.max_streams_per_user:
+            raise StreamLimitReached(f"Too many open event streams for this user (limit {self.max_streams_per_user})")
+        if self.subscriber_count() >= self.max_streams_per_pod:
+            raise StreamLimitReached(f"Too many open event streams on this server (limit {self.max_streams_per_pod})")
+
+    def subscribe(self, user_id: int, token_version: int = 0) -> Subscription:
+        """A new stream's queue; raises StreamLimitReached over a cap."""
+        subscription = Subscription(user_id, self._queue_size, token_version)
         if self._streams_closed:
             subscription.close()  # draining: the stream sends its preamble and ends
         else:
+            self.check_capacity(user_id)
             self._subscribers[user_id].add(subscription)
         return subscription
 
@@ -169,24 +174,12 @@ class TaskEventBus:
     def subscriber_count(self) -> int:
         return sum(len(subs) for subs in self._subscribers.values())
 
-    def missed_since(self, user_id: int, last_event_id: str) -> list[BusEvent] | None:
-        """The user's events after last_event_id, or None when they cannot be known (client must resync)."""
-        seq = self._parse_id(last_event_id)
-        if seq is None or seq > self._seq:
-            return None
-        if self._recent and self._recent[0].seq > seq + 1:
-            return None  # evicted from the replay buffer
-        later = [event for event in self._recent if event.seq > seq]
-        if any(event.type == RESYNC for event in later):
-            return None  # a listener gap happened since: events may be missing
-        if not self._listening.is_set():
-            return None  # a gap is in progress right now
-        return [event for event in later if event.user_id == user_id]
-
     # ---- dispatch --------------------------------------------------------------------------
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+    def dispatch(self, channel: str, payload: str) -> None:
+        if channel == REVOCATION_CHANNEL:
+            self.dispatch_revocation(payload)
+        else:
+            self.dispatch_payload(payload)
 
     def dispatch_payload(self, payload: str) -> None:
         try:
@@ -198,15 +191,24 @@ class TaskEventBus:
         if event_type not in TASK_EVENT_TYPES:
             logger.warning("ignoring unknown event type %r", event_type)
             return
-        event = BusEvent(self._next_seq(), event_type, user_id, task_id)
-        # A separate record for replay, so the buffer never pins the task bodies live streams loaded.
-        self._recent.append(replace(event))
+        event = BusEvent(event_type, user_id, task_id)
         for subscription in tuple(self._subscribers.get(user_id, ())):
             subscription.offer(event)
 
+    def dispatch_revocation(self, payload: str) -> None:
+        parsed = parse_revocation(payload)
+        if parsed is None:
+            return
+        user_id, version = parsed
+        if self._on_revoked is not None:
+            self._on_revoked(user_id, version)
+        for subscription in tuple(self._subscribers.get(user_id, ())):
+            if subscription.token_version < version:
+                subscription.close()
+                self.unsubscribe(subscription)
+
     def broadcast_resync(self, reason: str) -> None:
-        event = BusEvent(self._next_seq(), RESYNC, None, reason=reason)
-        self._recent.append(event)
+        event = BusEvent(RESYNC, None, reason=reason)
         for subscribers in tuple(self._subscribers.values()):
             for subscription in tuple(subscribers):
                 subscription.offer(event)
@@ -258,8 +260,11 @@ class TaskEventBus:
         )
         async with connection:
             await connection.execute(f"LISTEN {CHANNEL}")
+            await connection.execute(f"LISTEN {REVOCATION_CHANNEL}")
             self.listener_pid = connection.info.backend_pid
             self.connects += 1
+            if self._on_connected is not None:
+                self._on_connected()  # before `listening` is set: nothing may trust pre-gap state
             self._listening.set()
             # Anything committed while nobody listened is lost: every open stream must reload.
             # (Also sent on the first connect: streams opened before it may have missed events.)
@@ -267,7 +272,7 @@ class TaskEventBus:
             logger.info("event listener connected (backend pid %s)", self.listener_pid)
             while not self._closed:
                 async for notify in connection.notifies(timeout=HEALTHCHECK_SECONDS):
-                    self.dispatch_payload(notify.payload)
+                    self.dispatch(notify.channel, notify.payload)
                 await asyncio.wait_for(connection.execute("SELECT 1"), HEALTHCHECK_TIMEOUT_SECONDS)
 
     def close_streams(self) -> None:
@@ -312,10 +317,15 @@ async def _close_streams_when_draining(app: Any, bus: TaskEventBus) -> None:
 
 @asynccontextmanager
 async def task_event_bus(app: Any) -> AsyncIterator[TaskEventBus]:
-    """Lifespan hook: one bus per process, stored on app.state for the SSE route."""
-    from app.core.config import get_settings
-
-    bus = TaskEventBus(listener_dsn(get_settings().sqlalchemy_url))
+    """Lifespan hook: one bus per process, stored on app.state for the SSE route and session checks."""
+    settings, versions = app.state.settings, app.state.token_versions
+    bus = TaskEventBus(
+        app.state.db.dsn,
+        max_streams_per_user=settings.sse_max_streams_per_user,
+        max_streams_per_pod=settings.sse_max_streams_per_pod,
+        on_revoked=versions.on_revoked,
+        on_connected=versions.forget_all,
+    )
     app.state.task_event_bus = bus
     bus.start()  # connects in the background: a database that is down must not block startup
     drain_watch = asyncio.get_running_loop().create_task(_close_streams_when_draining(app, bus))

@@ -9,6 +9,8 @@ API and CLIs the tests point it at are in taskpilot_dev.fakes.
 
 from __future__ import annotations
 
+import argparse
+
 import datetime as dt
 import os
 import re
@@ -162,6 +164,12 @@ class ClusterApi:
             raise ClusterError(f'kubectl context "{context}" is not a local cluster; {why}. '
                                "Switch with `kubectl config use-context minikube` or pass --allow-context NAME.")
         return cls.from_kubeconfig(context, namespace, kubeconfig=kubeconfig, **kwargs)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, why: str) -> ClusterApi:
+        """The local cluster named by the options `add_cluster_arguments` defined."""
+        return cls.local(args.context, args.namespace, kubeconfig=args.kubeconfig,
+                         allow_contexts=args.allow_context, why=why)
 
     def _call(self, what: str, function: Callable, *args, **kwargs):
         try:
@@ -355,3 +363,12 @@ def _workload_status(workload) -> WorkloadStatus:
         generation=workload.metadata.generation or 0,
         observed_generation=status.observed_generation or 0,
     )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser, namespace: str, timeout: float) -> None:
+    """The options every helper that acts on the cluster takes (Tilt passes its own context and namespace)."""
+    parser.add_argument("--namespace", default=namespace, help="default: %(default)s")
+    parser.add_argument("--timeout", type=float, default=timeout, help="seconds per wait (default: %(default)s)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--allow-context", action="append", default=[], help="also accept this context as local")

@@ -62,7 +62,7 @@ STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 __all__ = [
     "BACKEND_ENV_VARS", "PROD_JWT_SECRET", "STANDALONE_SERVER", "TEST_JWT_SECRET", "ServerProcess", "Stack", "alembic",
     "backend_env", "backend_server", "create_database", "drop_database", "free_port", "frontend_server",
-    "migrate", "stack", "start_backend", "start_frontend",
+    "migrate", "migrated_database", "stack", "start_backend", "start_frontend",
 ]
 
 
@@ -212,16 +212,25 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(backends: int = 1, frontend: bool = True, log_dir: Path | None = None) -> Iterator[Stack]:
-    """A fresh migrated database (in TEST_DATABASE_URL's server or a throwaway one), `backends`
-    backend processes on it and, when built, the production frontend in front of the first one."""
+def migrated_database() -> Iterator[tuple[str, str]]:
+    """A fresh database at the Alembic head (in TEST_DATABASE_URL's server or a throwaway one);
+    yields (admin URL, database URL) and drops it afterwards."""
     with contextlib.ExitStack() as exits:
-        scratch = exits.enter_context(tempfile.TemporaryDirectory(prefix="taskpilot-stack-"))
+        scratch = exits.enter_context(tempfile.TemporaryDirectory(prefix="taskpilot-db-"))
         admin_url, stop_postgres = start_postgres(Path(scratch) / "pg")
         exits.callback(stop_postgres)
         database_url = create_database(admin_url)
         exits.callback(drop_database, admin_url, database_url)
         migrate(database_url)
+        yield admin_url, database_url
+
+
+@contextlib.contextmanager
+def stack(backends: int = 1, frontend: bool = True, log_dir: Path | None = None) -> Iterator[Stack]:
+    """A fresh migrated database (in TEST_DATABASE_URL's server or a throwaway one), `backends`
+    backend processes on it and, when built, the production frontend in front of the first one."""
+    with contextlib.ExitStack() as exits:
+        admin_url, database_url = exits.enter_context(migrated_database())
         backend_urls = [exits.enter_context(backend_server(database_url, log_dir=log_dir)) for _ in range(backends)]
         frontend_url, missing = None, ""
         if not frontend:

@@ -3,7 +3,7 @@ synchronous view of the same stream for code without an event loop.
 
 Every event and keep-alive comment is recorded with its arrival time (time.perf_counter), so callers
 can assert on order and measure latency. Not a general-purpose EventSource: it does not reconnect
-(tests reconnect explicitly, with Last-Event-ID when they want it).
+(tests reconnect explicitly).
 """
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
  * Live task updates from GET /api/events (Server-Sent Events), kept free of React so it is unit-testable.
  *
  * The browser's own EventSource retry has no backoff and gives up for good on an HTTP error, so the
- * connection closes it on error and reconnects itself with capped exponential backoff plus jitter. Any
- * reconnect may have missed events, so it asks the board to refetch (as it does on a `resync` event).
+ * connection closes it on error and reconnects itself with capped exponential backoff plus jitter.
+ * Resync has one mechanism: the server keeps no replay buffer and sends no event ids, so every reopen
+ * (after a network error, a server restart, a 429 over the stream cap, or the server ending the stream
+ * at token expiry) asks the board to refetch, as a `resync` event does.
  */
 import type { Task, TaskFilter } from "./types";
 

@@ -1,0 +1,46 @@
+"""/mcp, loaded on its first request.
+
+The MCP SDK is the heaviest import of the backend (about a third of `import main`), and most
+processes never serve an MCP call; importing it at startup would slow every cold start and every
+dev reload. The first /mcp request imports it, builds the server and starts its session manager;
+later requests go straight to it. The app's lifespan stops it if it was started.
+"""
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+MCP_PATH = "/mcp"
+
+
+class LazyMCPApp:
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._app: Any = None
+        self._lock = asyncio.Lock()
+        self._stack: AsyncExitStack | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            await self._start()
+        await self._app(scope, receive, send)
+
+    async def _start(self) -> None:
+        async with self._lock:
+            if self._app is not None:
+                return
+            from app.mcp.server import build_mcp_app
+
+            app, lifespan = build_mcp_app(self._state)
+            stack = AsyncExitStack()
+            await stack.enter_async_context(lifespan())
+            self._stack, self._app = stack, app
+
+    async def aclose(self) -> None:
+        """Stop the session manager if a request started it (app shutdown)."""
+        stack, self._stack, self._app = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
