@@ -100,11 +100,26 @@ def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
     client.close()
 
 
+def _live_stream(url: str, headers: dict, within: float = 30) -> sse.EventStream:
+    """An event stream that said `ready`. Like the browser, reopen it while the backend answers 503:
+    after a database restart its listener reconnects on its own schedule (a few seconds)."""
+    deadline = time.monotonic() + within
+    while True:
+        stream = sse.EventStream(url, headers=headers)
+        try:
+            stream.wait_for(lambda e: e.get("type") == "ready", timeout=10)
+            return stream
+        except AssertionError:
+            stream.close()
+            if stream.status != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def test_an_event_written_on_one_replica_reaches_a_subscriber_on_the_other(prod_stack):
     listener, writer = prod_stack.ready_pods(BACKEND)[:2]
     user = api.signup(writer.url(), "chart-realtime")
-    with sse.EventStream(listener.url(), headers=user.headers) as stream:
-        stream.wait_for(lambda e: e.get("type") == "ready")
+    with _live_stream(listener.url(), user.headers) as stream:
         task = httpx.post(f"{writer.url()}/api/tasks", json={"title": "across replicas"}, headers=user.headers, timeout=30).json()
         created = stream.wait_for(lambda e: e.get("type") == "created" and e.get("task_id") == task["id"])
         assert created["task"]["title"] == "across replicas"
