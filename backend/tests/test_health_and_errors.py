@@ -32,6 +32,17 @@ async def test_readiness_is_503_while_draining(client, app):
     assert (await client.get("/health")).status_code == 200  # liveness unaffected
 
 
+async def test_draining_closes_keep_alive_connections_after_each_answer(client, user, app):
+    assert "connection" not in (await client.get("/health")).headers
+    app.state.draining = True
+    try:
+        answers = [await client.get("/health"), await client.get("/api/tasks", headers=user.headers)]
+    finally:
+        app.state.draining = False
+    assert [r.status_code for r in answers] == [200, 200]  # still serving while the Service drops the pod
+    assert all(r.headers["connection"] == "close" for r in answers)
+
+
 async def test_every_response_names_the_instance(client, user):
     for response in (
         await client.get("/health"),

@@ -24,10 +24,8 @@ import statistics
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "images"))
-import docker_stack as ds  # noqa: E402
+from taskpilot_dev import docker as ds
 
 RESULTS = ds.REPO_ROOT / "dev" / "bench" / "results" / "image_bench.json"
 MB = 1_000_000  # docker's "MB"
@@ -122,15 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"image_bench: {reason}", file=sys.stderr)
         return 2
     images = {"backend": (ds.BACKEND_TAG, ds.BACKEND_BASE), "frontend": (ds.FRONTEND_TAG, ds.FRONTEND_BASE)}
-    dockerfiles = {"backend": ds.BACKEND_DOCKERFILE, "frontend": ds.FRONTEND_DOCKERFILE}
     if args.backend_only:
         del images["frontend"]
     build_s = {}
     if not args.no_build:
         for name in images:
-            dockerfile = dockerfiles[name]
             start = time.monotonic()
-            ds.build_image(dockerfile, images[name][0])
+            ds.app_image(name)
             build_s[name] = round(time.monotonic() - start, 1)
     standin = ds.inspect(ds.BACKEND_BASE).get("Comment", "") == "Imported from -" or not ds.inspect(ds.BACKEND_BASE).get("RepoDigests")
     result = {

@@ -5,14 +5,11 @@ Tests marked `docker` skip with one line when no Docker engine answers; the stat
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: make docker_stack importable
-
-import docker_stack  # noqa: E402
+from taskpilot_dev import docker as ds
 
 _SKIP_REASON = None
 _REASON_CHECKED = False
@@ -21,7 +18,7 @@ _REASON_CHECKED = False
 def _docker_skip_reason() -> str | None:
     global _SKIP_REASON, _REASON_CHECKED
     if not _REASON_CHECKED:
-        _SKIP_REASON = docker_stack.engine_unavailable_reason()
+        _SKIP_REASON = ds.engine_unavailable_reason()
         _REASON_CHECKED = True
     return _SKIP_REASON
 
@@ -35,16 +32,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def backend_image() -> str:
-    return docker_stack.build_image(docker_stack.BACKEND_DOCKERFILE, docker_stack.BACKEND_TAG)
+    return ds.app_image("backend")
 
 
 @pytest.fixture(scope="session")
 def frontend_image() -> str:
-    return docker_stack.build_image(docker_stack.FRONTEND_DOCKERFILE, docker_stack.FRONTEND_TAG)
+    return ds.app_image("frontend")
 
 
 @pytest.fixture(scope="session")
 def stack(backend_image, frontend_image):
-    running = docker_stack.Stack(backend_image=backend_image, frontend_image=frontend_image).up()
+    running = ds.Stack(backend_image=backend_image, frontend_image=frontend_image).up()
     yield running
     running.down()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import docker_stack as ds
+from taskpilot_dev import docker as ds
 
 REPO = ds.REPO_ROOT
 DOCKERFILES = (ds.BACKEND_DOCKERFILE, ds.FRONTEND_DOCKERFILE)

@@ -7,7 +7,6 @@ import time
 import pytest
 import requests
 
-import docker_stack as ds
 
 pytestmark = pytest.mark.docker
 

@@ -34,6 +34,11 @@ class RequestMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append(self.instance_header)
                 headers.append((b"x-request-id", request_id.encode()))
+                if getattr(scope["app"].state, "draining", False):
+                    # A keep-alive connection stays pinned to this stopping replica even after the
+                    # Service dropped it; closing it after this answer sends the client's next request
+                    # to a live one, instead of onto a socket uvicorn is about to close.
+                    headers.append((b"connection", b"close"))
                 message["headers"] = headers
             await send(message)
 

@@ -1,6 +1,7 @@
-"""Drive a real Docker engine for the image tier and the image benchmark.
+"""Drive a real Docker engine for the image and container tiers and the benchmarks.
 
-Everything goes through the `docker` CLI (no SDK): build the two app images, run postgres +
+Everything goes through the `docker` CLI (no SDK): build the app images (each image/target once per
+process, so tiers in one pytest session share the builds), run postgres +
 backend (migrations first, from the same image) + frontend on one network, configured the way
 the Helm chart configures them (same env names, service-name aliases, read-only root fs, tmpfs,
 all capabilities dropped, no new privileges, numeric non-root uids).
@@ -13,21 +14,34 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from taskpilot_dev.paths import REPO_ROOT
+
 BACKEND_DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile.backend"
 FRONTEND_DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile.frontend"
 BACKEND_BASE = "python:3.13-slim"
 FRONTEND_BASE = "node:20-alpine"
 POSTGRES_IMAGE = "postgres:15-alpine"
-# Tags the tier builds (kept distinct from the `latest` a developer builds by hand).
-BACKEND_TAG = os.environ.get("IMAGE_TEST_BACKEND_TAG", "taskpilot-backend:imagetest")
-FRONTEND_TAG = os.environ.get("IMAGE_TEST_FRONTEND_TAG", "taskpilot-frontend:imagetest")
+# Tags the tiers build, kept distinct from the `latest` a developer builds by hand. Set
+# TASKPILOT_TEST_IMAGE_TAG when several checkouts share one Docker engine.
+TEST_TAG = os.environ.get("TASKPILOT_TEST_IMAGE_TAG", "imagetest")
+DOCKERFILES = {"backend": BACKEND_DOCKERFILE, "frontend": FRONTEND_DOCKERFILE}
+BASES = {"backend": BACKEND_BASE, "frontend": FRONTEND_BASE}
+
+
+def tier_image_tag(component: str, target: str | None = None) -> str:
+    """`taskpilot-<component>:<TEST_TAG>` for the prod stage, `...-<target>` for another target."""
+    return f"taskpilot-{component}:{TEST_TAG}" + (f"-{target}" if target else "")
+
+
+BACKEND_TAG = tier_image_tag("backend")
+FRONTEND_TAG = tier_image_tag("frontend")
 
 # How the chart runs the app containers (securityContext equivalents).
 HARDENING = (
@@ -72,6 +86,21 @@ def build_image(dockerfile: Path, tag: str, target: str | None = None) -> str:
         args += ["--target", target]
     docker(*args, str(REPO_ROOT), timeout=1800)
     return tag
+
+
+_built: dict[tuple[str, str | None], str] = {}
+_build_lock = threading.Lock()
+
+
+def app_image(component: str, target: str | None = None) -> str:
+    """Build docker/Dockerfile.<component> (at `target`, default the prod stage) once per process.
+
+    Every tier and benchmark asks here, so one pytest session builds each image/target once."""
+    key = (component, target)
+    with _build_lock:
+        if key not in _built:
+            _built[key] = build_image(DOCKERFILES[component], tier_image_tag(component, target), target)
+        return _built[key]
 
 
 def inspect(obj: str) -> dict:
