@@ -6,7 +6,7 @@
 // Chromium contexts (empty cache each time) and reads from the Performance API:
 //   TTFB = navigation responseStart - startTime, LCP = last largest-contentful-paint entry,
 //   board ready = when the first task row exists in the page (performance.now(), via MutationObserver).
-// Writes dev/bench/results/frontend_bench.json. Target: LCP <= 1 s on localhost (spec: < 3 s).
+// Writes dev/bench/results/frontend_bench.json. Target: LCP <= 1 s on localhost (the product asks < 3 s).
 //
 //   node dev/bench/frontend_bench.mjs [--runs 7]     (run `npm run build` in frontend/ first)
 import { writeFileSync } from "node:fs";

@@ -6,7 +6,7 @@ import subprocess
 import yaml
 
 from taskpilot_dev import tools
-from taskpilot_dev.paths import REPO_ROOT
+
 
 CHART_DIR = tools.CHART_DIR
 RELEASE = tools.RELEASE_NAME

@@ -1,4 +1,4 @@
-"""Acceptance 6: checkov on the rendered dev and prod manifests — no failures beyond checkov-skips.yaml."""
+"""Checkov on the rendered dev and prod manifests — no failures beyond checkov-skips.yaml."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-import chart_support as cs
 from taskpilot_dev import tools
 
 SKIPS = yaml.safe_load((Path(__file__).parent / "checkov-skips.yaml").read_text())

@@ -1,4 +1,4 @@
-"""Acceptance 1-2: `helm lint --strict` and kubernetes-validate --strict on every rendered document."""
+"""`helm lint --strict` and kubernetes-validate --strict on every rendered document."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Acceptance 3 (part 2): probes, resources, hardening of every pod, checksums, PostgreSQL storage."""
+"""Pods: probes, resources, hardening of every pod, checksums, PostgreSQL storage."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Acceptance 3 (part 3): ingress routes, NetworkPolicies, NOTES.txt."""
+"""Routing: ingress routes, NetworkPolicies, NOTES.txt."""
 from __future__ import annotations
 
 import pytest

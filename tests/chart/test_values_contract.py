@@ -1,4 +1,4 @@
-"""Acceptance 4 and the values contract: schema strictness, comments on every value, bad values fail loudly."""
+"""The values contract: schema strictness, comments on every value, bad values fail loudly."""
 from __future__ import annotations
 
 import json

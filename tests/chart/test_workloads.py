@@ -1,4 +1,4 @@
-"""Acceptance 3 (part 1): names, labels, services, selectors, ports, env wiring, strategy, replicas."""
+"""Workloads: names, labels, services, selectors, ports, env wiring, strategy, replicas."""
 from __future__ import annotations
 
 import base64
