@@ -3,7 +3,9 @@ live_update (tar through exec as the container user, then the run() steps) makes
 frontend compiles within its memory limit, and Tilt's own checks pass against the stack."""
 from __future__ import annotations
 
+import base64
 import os
+import socket
 import subprocess
 
 import httpx
@@ -94,3 +96,23 @@ def test_package_change_rebuilds_instead_of_running_npm_in_the_pod(dev_stack, up
     copy = tilt_sync.sandbox_copy(tmp_path, "frontend/package.json")
     with pytest.raises(tilt_sync.NeedsRebuild):
         tilt_sync.live_update(dev_stack, pod, updates["taskpilot-frontend"], {"frontend/package.json": copy})
+
+
+def websocket_handshake(url: str, path: str, origin: str) -> str:
+    """The status line a WebSocket upgrade of `path` gets (as the browser's HMR client sends it)."""
+    host, port = url.removeprefix("http://").split(":")
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET {path} HTTP/1.1\r\nHost: localhost:3000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request.encode())
+        return conn.recv(4096).split(b"\r\n", 1)[0].decode()
+
+
+def test_hot_reload_websocket_accepts_both_doors_and_refuses_other_sites(dev_stack):
+    """Hot reload through the 3000 forward and through the ingress (http://localhost/); a foreign page
+    must not subscribe to the dev server's updates."""
+    url = dev_stack.ready_pods(FRONTEND)[0].url()
+    for origin in ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost"):
+        assert " 101 " in websocket_handshake(url, "/_next/hmr", origin) + " ", origin
+    assert " 101 " not in websocket_handshake(url, "/_next/hmr", "http://evil.example") + " "
