@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import re
 
-from chart_support import REPO_ROOT
+from taskpilot_dev.paths import REPO_ROOT
 
 BACKEND_CONFIG = REPO_ROOT / "backend" / "app" / "core" / "config.py"
 FRONTEND_SRC = REPO_ROOT / "frontend" / "src"

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 import chart_support as cs
+from taskpilot_dev.paths import REPO_ROOT
 
 FULL = cs.RELEASE
-DOCKER_DIR = cs.REPO_ROOT / "docker"
+DOCKER_DIR = REPO_ROOT / "docker"
 DEBUG_ON = ("debug.enabled=true",)
 
 
@@ -140,7 +141,7 @@ def test_dev_ingress_carries_the_hot_reload_websocket_to_the_frontend(rendered):
 
 
 def test_next_accepts_hot_reload_from_both_doors():
-    config = (cs.REPO_ROOT / "frontend" / "next.config.ts").read_text()
+    config = (REPO_ROOT / "frontend" / "next.config.ts").read_text()
     origins = re.search(r"allowedDevOrigins:\s*\[([^\]]*)\]", config)
     assert origins, "next.config.ts sets no allowedDevOrigins"
     hosts = set(re.findall(r"[\"']([^\"']+)[\"']", origins.group(1)))
@@ -151,7 +152,7 @@ def test_next_accepts_hot_reload_from_both_doors():
 # ---- the plain `helm install` flow -------------------------------------------------------
 def documented_build_tags() -> dict[str, set[str]]:
     """Tags the README's plain-Helm block builds and loads, per image."""
-    readme = (cs.REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
     block = readme.split("<!-- plain-helm-install -->", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     tags: dict[str, set[str]] = {}
     for image, tag in re.findall(r"(?:-t|image load)\s+(taskpilot-(?:backend|frontend)):(\S+)", block):
