@@ -135,8 +135,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
-        if isinstance(error, DriverOperationalError):
-            request.app.state.db.after_connection_error()
         return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
 
     @app.exception_handler(DBAPIError)

@@ -9,11 +9,12 @@ Two pools share the per-replica connection budget (Settings.db_pool_size + db_se
 """
 from __future__ import annotations
 
-import asyncio
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Request
+from psycopg import AsyncConnection, OperationalError
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -46,6 +47,17 @@ def connect_args(settings: Settings) -> dict[str, object]:
     return {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options}
 
 
+async def discard_if_closed_by_server(connection: AsyncConnection) -> None:
+    """Pool checkout check. A database restart or reset ends every idle connection: the server's
+    goodbye (or EOF) then waits unread on the socket. One poll() finds it, where a test query would
+    cost a round trip on every request; the pool replaces the connection and the request never sees it."""
+    waiting = select.poll()
+    waiting.register(connection.fileno(), select.POLLIN)
+    if waiting.poll(0):
+        await connection.close()
+        raise OperationalError("connection closed by the server while idle in the pool")
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.dsn = libpq_url(settings.sqlalchemy_url)
@@ -76,22 +88,14 @@ class Database:
             # Autocommit: a read is one round trip; writes open `connection.transaction()` themselves.
             kwargs={**connect_args(settings), "autocommit": True},
             open=False,
+            check=discard_if_closed_by_server,
         )
-        self._pool_check: asyncio.Future | None = None
-
-    def after_connection_error(self) -> None:
-        """A database restart breaks every idle connection at once: check them all now, so one
-        request gets a 503 instead of one request per stale connection."""
-        if self._pool_check is None or self._pool_check.done():
-            self._pool_check = asyncio.ensure_future(self.pool.check())
 
     async def open(self) -> None:
         # wait=False: a database that is down must not block startup (readiness reports it).
         await self.pool.open(wait=False)
 
     async def close(self) -> None:
-        if self._pool_check is not None:
-            self._pool_check.cancel()
         await self.pool.close()
         await self.engine.dispose()
 

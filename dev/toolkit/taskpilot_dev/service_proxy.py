@@ -44,8 +44,11 @@ async def _forward(port: int, client_r, client_w) -> None:
 
 
 async def _control(reader, writer) -> None:
+    endpoints = json.loads(await reader.read())
+    # Swapped with no await in between: a connection arriving meanwhile sees the old list or the new
+    # one, never an empty one (which would refuse it, as no Service does during an endpoint change).
     ENDPOINTS.clear()
-    ENDPOINTS.update(json.loads(await reader.read()))
+    ENDPOINTS.update(endpoints)
     writer.write(b"ok")
     await writer.drain()
     writer.close()
