@@ -10,11 +10,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_PROD_SECRET_LENGTH = 32
 # Secrets published in this repository (dev chart values, test and e2e fixtures). Anyone can read them,
-# so prod refuses them; tests/ check that every fixture secret in the repo is listed here. (The pragma
-# keeps secret scanners of the repo and of the image quiet: these values are public on purpose.)
+# so prod refuses them; tests/ check that every fixture secret in the repo is listed here. The first two
+# come from helm/taskpilot-ai/values-dev.yaml; the pragma tells secret scanners (of the repo and of the
+# image) that this value is public on purpose.
 PUBLISHED_SECRETS = frozenset({
-    "dev-only-jwt-secret-change-me-0123456789abcdef",  # helm/taskpilot-ai/values-dev.yaml; pragma: allowlist secret
-    "dev-only-db-password",  # helm/taskpilot-ai/values-dev.yaml
+    "dev-only-jwt-secret-change-me-0123456789abcdef",  # pragma: allowlist secret
+    "dev-only-db-password",
     "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/toolkit/taskpilot_dev/harness.py
     "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # the browser tests' stack in the git history
 })
