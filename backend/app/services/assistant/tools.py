@@ -11,10 +11,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.task import TITLE_MAX_LENGTH, Task
+from app.models.task import TITLE_MAX_LENGTH
 from app.schemas.tasks import Description, TaskRead, Title
 from app.schemas.text import text_field
 from app.services import tasks as task_service
+from app.services.tasks import TaskRow
 
 ToolResult = dict[str, Any]
 TitleSearch = text_field(TITLE_MAX_LENGTH, required=False, strip=True)
@@ -70,7 +71,7 @@ def openai_tool_specs() -> list[dict[str, Any]]:
     return specs
 
 
-def task_json(task: Task) -> dict[str, Any]:
+def task_json(task: TaskRow) -> dict[str, Any]:
     return TaskRead.model_validate(task).model_dump(mode="json")
 
 
@@ -82,7 +83,7 @@ class _Ambiguous(Exception):
     pass
 
 
-async def _resolve(session: AsyncSession, user_id: int, ref: TaskRefArgs) -> Task:
+async def _resolve(session: AsyncSession, user_id: int, ref: TaskRefArgs) -> TaskRow:
     """The caller's task by id, else by unique title match. Raises TaskNotFound / _Ambiguous."""
     if ref.task_id is not None:
         return await task_service.get_task(session, user_id, ref.task_id)
