@@ -1,4 +1,5 @@
 """ASGI entry point: `uvicorn main:app` from backend/ (configuration from the environment only)."""
+
 import sys
 
 from app.core.config import ConfigError

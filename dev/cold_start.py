@@ -11,12 +11,13 @@ is the moment the stack went green; the start is the running Tilt's session star
 Exit status: always 0: a figure that cannot be taken (Tilt's session unreadable) is reported as
 "cold start: unknown (why)" and must not turn `tilt ci` red.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from taskpilot_dev.tilt_session import SessionUnreadable, session_start
@@ -32,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     except SessionUnreadable as err:
         print(f"cold start: unknown ({err})")
         return 0
-    green = datetime.now(timezone.utc)
+    green = datetime.now(UTC)
     seconds = round((green - started).total_seconds(), 1)
     print(f"cold start: {seconds:.1f} s from the Tiltfile load to all checks green")
     if args.record:
         args.record.parent.mkdir(parents=True, exist_ok=True)
-        args.record.write_text(json.dumps({"seconds": seconds, "started": started.isoformat(),
-                                           "green": green.isoformat()}) + "\n")
+        args.record.write_text(
+            json.dumps({"seconds": seconds, "started": started.isoformat(), "green": green.isoformat()}) + "\n"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ Only local clusters: the kubectl context must be minikube, docker-desktop, kind-
 named with --allow-context), because the check deletes a pod.
 Exit status: 0 when the marker survived, 1 when a step failed (the reason is printed).
 """
+
 from __future__ import annotations
 
 import argparse

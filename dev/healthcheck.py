@@ -10,6 +10,7 @@ restarting pod is given time to come back). Output is plain text, one line per c
 Exit status: 0 when every check passed, 1 otherwise (in --watch mode: the last round's result).
 The checks themselves live in taskpilot_dev.health.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend-url", default="http://localhost:8000", help="default: %(default)s")
     parser.add_argument("--frontend-url", default="http://localhost:3000", help="default: %(default)s")
     parser.add_argument("--skip-frontend", action="store_true", help="check the backend only")
-    parser.add_argument("--timeout", type=float, default=90.0,
-                        help="seconds to keep retrying each endpoint before it counts as failed (default: %(default)s)")
-    parser.add_argument("--request-timeout", type=float, default=20.0,
-                        help="seconds one request may take; `next dev` compiles a page on its first request "
-                             "(default: %(default)s)")
-    parser.add_argument("--watch", action="store_true", help="keep running: re-check on file changes and on an interval")
-    parser.add_argument("--interval", type=float, default=30.0, help="watch mode: seconds between rounds (default: %(default)s)")
-    parser.add_argument("--watch-path", action="append", type=Path,
-                        help="watch mode: directory to watch (repeatable; default: backend/ and frontend/)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=90.0,
+        help="seconds to keep retrying each endpoint before it counts as failed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=20.0,
+        help="seconds one request may take; `next dev` compiles a page on its first request (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--watch", action="store_true", help="keep running: re-check on file changes and on an interval"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=30.0, help="watch mode: seconds between rounds (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--watch-path",
+        action="append",
+        type=Path,
+        help="watch mode: directory to watch (repeatable; default: backend/ and frontend/)",
+    )
     parser.add_argument("--debounce", type=float, default=2.0, help="watch mode: seconds to wait after a change")
     parser.add_argument("--max-rounds", type=int, help="watch mode: stop after this many rounds")
     return parser.parse_args(argv)
@@ -49,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"healthcheck: cannot watch missing directories: {', '.join(missing)}")
         return 2
-    return 0 if health.watch(checks, paths, args.interval, args.timeout, args.request_timeout, args.debounce,
-                             args.max_rounds) else 1
+    return (
+        0
+        if health.watch(
+            checks, paths, args.interval, args.timeout, args.request_timeout, args.debounce, args.max_rounds
+        )
+        else 1
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Only local clusters (minikube, kind-*, k3d-*, docker-desktop, ... or --allow-con
 deletes a volume. taskpilot_dev.reset has the steps. Exit status: 0 once the app is back on the
 empty database, 1 when a step failed (the reason is printed), 2 when not confirmed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ def confirmed(context: str, namespace: str, assume_yes: bool) -> bool:
     if not sys.stdin.isatty():
         log("not confirmed: this deletes every task and user; pass --yes (or run it in a terminal to be asked)")
         return False
-    answer = input(f"Delete the database of namespace {namespace!r} in context {context!r}? "
-                   f"Type the context name to confirm: ")
+    answer = input(
+        f"Delete the database of namespace {namespace!r} in context {context!r}? Type the context name to confirm: "
+    )
     return answer.strip() == context
 
 
@@ -41,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Drop and recreate the PostgreSQL volume, rerun the migrations.")
     add_cluster_arguments(parser, NAMESPACE, timeout=300.0)
     parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", default="http://localhost:8000",
-                        help="backend URL whose /health/ready must answer at the end ('' skips it; default: %(default)s)")
+    parser.add_argument(
+        "--api-url",
+        default="http://localhost:8000",
+        help="backend URL whose /health/ready must answer at the end ('' skips it; default: %(default)s)",
+    )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = parser.parse_args(argv)
     try:

@@ -9,6 +9,7 @@ under Tilt, which applies the chart without a Helm release. Only local clusters 
 db_persistence_check.py). Exit status 0 when the Service reached the wanted number of Ready
 endpoints and came back, 1 otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         kube = ClusterApi.from_args(args, why="this check scales a deployment")
-        scale_and_back(kube, args.deployment, args.service, args.replicas, timeout=args.timeout, poll=args.poll,
-                       log=log)
+        scale_and_back(
+            kube, args.deployment, args.service, args.replicas, timeout=args.timeout, poll=args.poll, log=log
+        )
     except (ClusterError, config.ConfigException) as err:
         log(f"FAILED: {err}")
         return 1

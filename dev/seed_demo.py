@@ -7,6 +7,7 @@
 Idempotent: the user is created or logged in, and only tasks whose title is missing are added.
 Prints the credentials to sign in with. Exit status 0 on success, 1 on any API error.
 """
+
 from __future__ import annotations
 
 import argparse

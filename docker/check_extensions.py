@@ -4,6 +4,7 @@ Used by docker/Dockerfile.backend around stripping debug symbols:
   check_extensions.py record FILE   -> write the modules that import now
   check_extensions.py verify FILE   -> fail if any of them no longer imports
 """
+
 from __future__ import annotations
 
 import importlib
@@ -27,7 +28,7 @@ def importable(names: list[str]) -> set[str]:
     for name in names:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - some extensions need optional deps; only regressions matter
+        except Exception:
             continue
         ok.add(name)
     return ok

@@ -1,4 +1,5 @@
 """Alembic environment: same settings as the app (DATABASE_URL or DB_* parts), sync psycopg 3."""
+
 from logging.config import fileConfig
 
 from alembic import context

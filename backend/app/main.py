@@ -1,4 +1,5 @@
 """Application factory: settings check, logging, middleware, error handlers, routers, lifespan."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,9 +30,9 @@ from app.api.router import api_router
 from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
 from app.core.db import Database
+from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
-from app.core.hashing import PasswordHashing
 from app.core.readiness import SchemaReadiness
 from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
@@ -103,7 +104,8 @@ _HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 def _allowed_methods(app: FastAPI, scope: dict) -> list[str]:
     """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
     return [
-        method for method in _HTTP_METHODS
+        method
+        for method in _HTTP_METHODS
         if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
     ]
 

@@ -1,4 +1,5 @@
 """The one error shape every 4xx/5xx answer has (app/schemas/common.py ErrorResponse), asserted once."""
+
 from __future__ import annotations
 
 from typing import Any

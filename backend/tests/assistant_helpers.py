@@ -1,4 +1,5 @@
 """One assistant chat turn over the API, shared by the assistant tests."""
+
 from __future__ import annotations
 
 
@@ -10,4 +11,3 @@ async def post_chat(client, user, message: str, conversation_id: int | None = No
     response = await client.post("/api/chat", json=body, headers=user.headers)
     assert response.status_code == 200, response.text
     return response.json()
-

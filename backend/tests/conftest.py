@@ -15,6 +15,7 @@ Fixtures others may use:
   db_session          an AsyncSession on the test database (for asserting rows directly)
 Every test starts with all application tables empty (TRUNCATE ... RESTART IDENTITY CASCADE).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,10 +27,10 @@ from contextlib import AbstractContextManager, asynccontextmanager
 import httpx
 import pytest
 import pytest_asyncio
+from fake_openai import FakeOpenAI
 
 from taskpilot_dev import harness
 from taskpilot_dev.api import ApiUser as TestUser
-from fake_openai import FakeOpenAI
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -102,10 +103,15 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
 
     database_url = request.getfixturevalue("database_url")
     async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
-        tables = [row[0] for row in await (await connection.execute(
-            "SELECT quote_ident(tablename) FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )).fetchall()]
+        tables = [
+            row[0]
+            for row in await (
+                await connection.execute(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ).fetchall()
+        ]
         if tables:
             await connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     if "app" in request.fixturenames:
@@ -117,7 +123,9 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     # Like the app's own pages: same-origin, so the session cookie it keeps passes the CSRF guard.
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}) as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}
+    ) as http:
         yield http
 
 
@@ -132,7 +140,9 @@ _user_numbers = itertools.count(1)
 
 @pytest.fixture
 def create_user(client: httpx.AsyncClient) -> Callable:
-    async def _create_user(email: str | None = None, password: str = DEFAULT_PASSWORD, name: str | None = None) -> TestUser:
+    async def _create_user(
+        email: str | None = None, password: str = DEFAULT_PASSWORD, name: str | None = None
+    ) -> TestUser:
         email = email or f"user{next(_user_numbers)}@example.com"
         response = await client.post("/api/auth/signup", json={"email": email, "password": password, "name": name})
         assert response.status_code == 201, response.text

@@ -1,5 +1,6 @@
 """Bounded assistant turns: no transaction across a model call, server-side DB timeouts, one running
 turn per user (429 for a second), a turn deadline and a cap on tool calls per step."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,14 +8,14 @@ import time
 
 import psycopg
 import pytest
+from assistant_helpers import post_chat
+from fake_openai import Delayed, text, tool_call, tool_calls
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import Settings
 from app.core.db import connect_args
-from assistant_helpers import post_chat
-from fake_openai import Delayed, text, tool_call, tool_calls
 
 
 @pytest.fixture
@@ -92,11 +93,20 @@ async def test_one_running_turn_per_user(client, create_user, fake_model):
     second = await client.post("/api/chat", json={"message": "again"}, headers=alice.headers)
     assert second.status_code == 429
     assert int(second.headers["retry-after"]) >= 1 and "still running" in second.json()["detail"]
-    chatkit = await client.post("/api/chatkit", headers=alice.headers, json={
-        "type": "threads.create",
-        "params": {"input": {"content": [{"type": "input_text", "text": "again"}], "attachments": [],
-                             "inference_options": {}}},
-    })
+    chatkit = await client.post(
+        "/api/chatkit",
+        headers=alice.headers,
+        json={
+            "type": "threads.create",
+            "params": {
+                "input": {
+                    "content": [{"type": "input_text", "text": "again"}],
+                    "attachments": [],
+                    "inference_options": {},
+                }
+            },
+        },
+    )
     assert chatkit.status_code == 429
     assert (await post_chat(client, bob, "other user"))["reply"] == "bob's answer"
     assert (await first).status_code == 200

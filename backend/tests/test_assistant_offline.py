@@ -1,13 +1,14 @@
 """Offline interpreter (no OPENAI_API_KEY): each tool, each documented phrasing, unknown input, 422s."""
+
 from __future__ import annotations
 
 import pytest
+from api_errors import error_body
+from assistant_helpers import post_chat
 from sqlalchemy import select
 
 from app.models import Task
 from app.services.assistant.offline import Command, parse
-from assistant_helpers import post_chat
-from api_errors import error_body
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,6 @@ def test_parse_unknown_input(message: str) -> None:
     assert parse(message) is None
 
 
-
 async def _titles(db_session, user_id: int) -> dict[str, bool]:
     db_session.expire_all()
     rows = (await db_session.scalars(select(Task).where(Task.user_id == user_id))).all()
@@ -46,7 +46,7 @@ async def _titles(db_session, user_id: int) -> dict[str, bool]:
 async def test_add_phrasing_creates_task_and_says_offline(client, user, db_session) -> None:
     body = await post_chat(client, user, "add buy milk")
     assert "offline mode" in body["reply"].lower()
-    assert 'Added task #' in body["reply"] and "buy milk" in body["reply"]
+    assert "Added task #" in body["reply"] and "buy milk" in body["reply"]
     assert body["actions"][0]["tool"] == "add_task"
     assert body["actions"][0]["result"]["ok"] is True
     assert await _titles(db_session, user.id) == {"buy milk": False}
@@ -127,8 +127,12 @@ async def test_chat_requires_auth(client) -> None:
 async def test_offline_cannot_touch_other_users_task(client, create_user, db_session) -> None:
     alice, bob = await create_user(), await create_user()
     bob_task = (await client.post("/api/tasks", json={"title": "bob milk"}, headers=bob.headers)).json()
-    for message in (f"delete {bob_task['id']}", f"complete {bob_task['id']}", f"rename {bob_task['id']} to hacked",
-                    "delete the milk task"):
+    for message in (
+        f"delete {bob_task['id']}",
+        f"complete {bob_task['id']}",
+        f"rename {bob_task['id']} to hacked",
+        "delete the milk task",
+    ):
         body = await post_chat(client, alice, message)
         assert body["actions"][0]["result"]["ok"] is False, message
     assert await _titles(db_session, bob.id) == {"bob milk": False}
@@ -143,7 +147,9 @@ async def test_conversation_and_messages_are_per_user(client, create_user) -> No
     listed = (await client.get("/api/conversations", headers=alice.headers)).json()
     assert [c["id"] for c in listed] == [first["conversation_id"]]
     assert listed[0]["title"] == "add buy milk"
-    messages = (await client.get(f"/api/conversations/{first['conversation_id']}/messages", headers=alice.headers)).json()
+    messages = (
+        await client.get(f"/api/conversations/{first['conversation_id']}/messages", headers=alice.headers)
+    ).json()
     assert [(m["role"], m["content"][:8]) for m in messages][0] == ("user", "add buy ")
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[1]["actions"][0]["tool"] == "add_task"

@@ -1,4 +1,5 @@
 """Signup, login, me, logout; cookie and bearer auth; token failures."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from api_errors import error_body
 
 from app.core.security import JWT_ALGORITHM
-from api_errors import error_body
 
 PASSWORD = "s3cret-password"
 
@@ -146,7 +147,9 @@ async def test_duplicate_email_is_409(client, create_user):
 
 async def test_wrong_password_and_unknown_email_answer_identically(client, create_user):
     await create_user(email="known@example.com", password=PASSWORD)
-    wrong_password = await client.post("/api/auth/login", json={"email": "known@example.com", "password": "nope-nope-nope"})
+    wrong_password = await client.post(
+        "/api/auth/login", json={"email": "known@example.com", "password": "nope-nope-nope"}
+    )
     unknown_email = await client.post("/api/auth/login", json={"email": "ghost@example.com", "password": PASSWORD})
     assert wrong_password.status_code == unknown_email.status_code == 401
     assert wrong_password.content == unknown_email.content
@@ -157,7 +160,9 @@ async def test_wrong_password_and_unknown_email_answer_identically(client, creat
 @pytest.mark.parametrize("email", ["nul\x00@example.com", "surrogate\ud800@example.com", "x" * 321])
 async def test_unusable_login_email_is_a_plain_401_or_422(client, email):
     response = await client.post(
-        "/api/auth/login", content=json.dumps({"email": email, "password": PASSWORD}), headers={"Content-Type": "application/json"}
+        "/api/auth/login",
+        content=json.dumps({"email": email, "password": PASSWORD}),
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code in (401, 422), response.text
 
@@ -201,7 +206,9 @@ async def test_expired_token_is_401(client, user, app):
 async def test_tampered_token_is_401(client, user):
     header, payload, signature = user.token.split(".")
     flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
-    forged_claims = jwt.encode({"sub": str(user.id), "exp": 4102444800}, "some-other-secret-of-sufficient-len", algorithm=JWT_ALGORITHM)
+    forged_claims = jwt.encode(
+        {"sub": str(user.id), "exp": 4102444800}, "some-other-secret-of-sufficient-len", algorithm=JWT_ALGORITHM
+    )
     unsigned = jwt.encode({"sub": str(user.id), "exp": 4102444800}, None, algorithm="none")
     for token in (f"{header}.{payload}.{flipped}", forged_claims, unsigned, "garbage", f"{header}.{payload}"):
         response = await client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})

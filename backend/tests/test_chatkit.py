@@ -1,21 +1,26 @@
 """POST /api/chatkit speaks the ChatKit protocol: every request we send is built with, and every response
 parsed by, the official `openai-chatkit` SDK's types (a test-only dependency), so the web component's
 wire format is what we check."""
+
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
 import httpx
+from api_errors import error_body
 from chatkit.types import (
     AssistantMessageItem,
     InferenceOptions,
+    ItemsListParams,
+    ItemsListReq,
     Page,
     Thread,
     ThreadAddUserMessageParams,
-    ThreadCreateParams,
     ThreadCreatedEvent,
+    ThreadCreateParams,
     ThreadGetByIdParams,
+    ThreadItem,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadListParams,
@@ -28,17 +33,12 @@ from chatkit.types import (
     UserMessageInput,
     UserMessageItem,
     UserMessageTextContent,
-    ItemsListParams,
-    ItemsListReq,
-    ThreadItem,
 )
+from fake_openai import text, tool_call
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from app.models import Task
-
-from fake_openai import text, tool_call
-from api_errors import error_body
 
 EVENTS = TypeAdapter(ThreadStreamEvent)
 THREAD_PAGE = TypeAdapter(Page[Thread])
@@ -56,9 +56,11 @@ def _create(message: str) -> bytes:
 
 
 def _add(thread_id: str, message: str) -> bytes:
-    return ThreadsAddUserMessageReq(
-        params=ThreadAddUserMessageParams(thread_id=thread_id, input=_input(message))
-    ).model_dump_json().encode()
+    return (
+        ThreadsAddUserMessageReq(params=ThreadAddUserMessageParams(thread_id=thread_id, input=_input(message)))
+        .model_dump_json()
+        .encode()
+    )
 
 
 def _events(response: httpx.Response) -> list:
@@ -66,7 +68,7 @@ def _events(response: httpx.Response) -> list:
     assert response.headers["content-type"].startswith("text/event-stream")
     chunks = [c for c in response.text.split("\n\n") if c.strip()]
     assert all(chunk.startswith("data: ") for chunk in chunks), chunks
-    return [EVENTS.validate_json(chunk[len("data: "):]) for chunk in chunks]
+    return [EVENTS.validate_json(chunk[len("data: ") :]) for chunk in chunks]
 
 
 async def _post(http, headers, body: bytes) -> httpx.Response:
@@ -89,17 +91,25 @@ async def test_create_thread_and_follow_up_round_trip(client, create_user, db_se
     thread_id = created.thread.id
     user_items = [e.item for e in events if isinstance(e, ThreadItemDoneEvent) and isinstance(e.item, UserMessageItem)]
     assert user_items[0].content[0].text == "add buy milk please"
-    deltas = [e.update.delta for e in events
-              if isinstance(e, ThreadItemUpdatedEvent) and e.update.type == "assistant_message.content_part.text_delta"]
+    deltas = [
+        e.update.delta
+        for e in events
+        if isinstance(e, ThreadItemUpdatedEvent) and e.update.type == "assistant_message.content_part.text_delta"
+    ]
     assert "".join(deltas) == _assistant_text(events) == "Added buy milk."
-    assert [t.title for t in (await db_session.scalars(select(Task).where(Task.user_id == alice.id))).all()] == ["buy milk"]
+    assert [t.title for t in (await db_session.scalars(select(Task).where(Task.user_id == alice.id))).all()] == [
+        "buy milk"
+    ]
 
     follow_up = _events(await _post(client, alice.headers, _add(thread_id, "how many tasks do I have?")))
     assert not any(isinstance(e, ThreadCreatedEvent) for e in follow_up)
     assert _assistant_text(follow_up) == "You have 1 task."
     history = [(m["role"], m["content"]) for m in fake_model.requests[-1]["messages"][1:]]
-    assert history == [("user", "add buy milk please"), ("assistant", "Added buy milk."),
-                       ("user", "how many tasks do I have?")]
+    assert history == [
+        ("user", "add buy milk please"),
+        ("assistant", "Added buy milk."),
+        ("user", "how many tasks do I have?"),
+    ]
 
     get = ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id)).model_dump_json().encode()
     thread = Thread.model_validate_json((await _post(client, alice.headers, get)).content)

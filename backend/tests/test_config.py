@@ -1,4 +1,5 @@
 """Settings from the environment, and the prod refusal of weak JWT secrets."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,16 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from taskpilot_dev import harness
-from taskpilot_dev.paths import CHART_DIR
 
 from app.core.config import ConfigError, Settings
+from taskpilot_dev import harness
+from taskpilot_dev.paths import CHART_DIR
 
 
 def test_database_url_is_built_from_parts(monkeypatch):
     for name in ("DATABASE_URL",):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(db_host="db.internal", db_port=6543, db_name="tp", db_user="app", db_password="p@ss/word", _env_file=None)
+    settings = Settings(
+        db_host="db.internal", db_port=6543, db_name="tp", db_user="app", db_password="p@ss/word", _env_file=None
+    )
     assert settings.sqlalchemy_url == "postgresql+psycopg://app:p%40ss%2Fword@db.internal:6543/tp"
 
 
@@ -55,7 +58,11 @@ def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
         env["JWT_SECRET"] = secret
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "main:app", "--port", str(harness.free_port())],
-        cwd=harness.BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60,
+        cwd=harness.BACKEND_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -102,13 +109,20 @@ def test_prod_refuses_every_secret_published_in_the_repo(secret, monkeypatch):
 
 
 def test_uvicorn_refuses_the_dev_chart_secret_in_prod_with_one_line():
-    env = harness.backend_env({
-        "APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none",
-        "JWT_SECRET": "dev-only-jwt-secret-change-me-0123456789abcdef",
-    })
+    env = harness.backend_env(
+        {
+            "APP_ENV": "prod",
+            "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none",
+            "JWT_SECRET": "dev-only-jwt-secret-change-me-0123456789abcdef",
+        }
+    )
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "main:app", "--port", str(harness.free_port())],
-        cwd=harness.BACKEND_DIR, env=env, capture_output=True, text=True, timeout=60,
+        cwd=harness.BACKEND_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -3,15 +3,16 @@
 A cross-site page can make the browser POST a form or text/plain body with the victim's session cookie
 (no preflight), but cannot set Content-Type: application/json or forge Origin / Sec-Fetch-Site.
 """
+
 from __future__ import annotations
 
 import json
 
 import httpx
 import pytest
+from api_errors import error_body
 from sqlalchemy import func, select
 
-from api_errors import error_body
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Task
@@ -20,11 +21,18 @@ from app.models.conversation import Conversation
 EVIL = "https://evil.example"
 # What <form method=post enctype=text/plain> on another site makes the browser send: the JSON is smuggled
 # in a form field name, and the cookie rides along.
-FORGED_CHATKIT_BODY = json.dumps({
-    "type": "threads.create",
-    "params": {"input": {"content": [{"type": "input_text", "text": "add forged task"}], "attachments": [],
-                         "inference_options": {}}},
-}).encode()
+FORGED_CHATKIT_BODY = json.dumps(
+    {
+        "type": "threads.create",
+        "params": {
+            "input": {
+                "content": [{"type": "input_text", "text": "add forged task"}],
+                "attachments": [],
+                "inference_options": {},
+            }
+        },
+    }
+).encode()
 
 
 @pytest.fixture
@@ -42,7 +50,8 @@ async def _nothing_happened(db_session) -> None:
 
 async def test_cross_site_text_plain_post_to_chatkit_runs_no_turn(client, victim, db_session):
     response = await client.post(
-        "/api/chatkit", content=FORGED_CHATKIT_BODY,
+        "/api/chatkit",
+        content=FORGED_CHATKIT_BODY,
         headers={"Content-Type": "text/plain", "Origin": EVIL, "Sec-Fetch-Site": "cross-site"},
     )
     assert "Cross-site" in error_body(response, 403)["detail"]
@@ -87,8 +96,9 @@ async def test_same_origin_cookie_requests_work(client, victim, db_session):
     created = await client.post("/api/tasks", json={"title": "mine"})
     assert created.status_code == 201, created.text
     del client.headers["Origin"]  # a browser that sends only fetch metadata
-    patched = await client.patch(f"/api/tasks/{created.json()['id']}", json={"completed": True},
-                                 headers={"Sec-Fetch-Site": "same-origin"})
+    patched = await client.patch(
+        f"/api/tasks/{created.json()['id']}", json={"completed": True}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert patched.status_code == 200, patched.text
     deleted = await client.delete(f"/api/tasks/{created.json()['id']}", headers={"Sec-Fetch-Site": "same-origin"})
     assert deleted.status_code == 204, deleted.text
@@ -97,7 +107,8 @@ async def test_same_origin_cookie_requests_work(client, victim, db_session):
 async def test_same_origin_behind_the_frontend_proxy(client, victim):
     # The proxy forwards the browser's Origin and names the public host in X-Forwarded-Host/-Proto.
     response = await client.post(
-        "/api/tasks", json={"title": "through the proxy"},
+        "/api/tasks",
+        json={"title": "through the proxy"},
         headers={"Origin": "https://app.example:443", "X-Forwarded-Host": "app.example", "X-Forwarded-Proto": "https"},
     )
     assert response.status_code == 201, response.text
@@ -106,10 +117,13 @@ async def test_same_origin_behind_the_frontend_proxy(client, victim):
 async def test_bearer_clients_are_not_affected(client, victim, db_session):
     client.cookies.clear()
     del client.headers["Origin"]
-    response = await client.post("/api/chatkit", content=FORGED_CHATKIT_BODY,
-                                 headers={**victim.headers, "Content-Type": "application/json"})
+    response = await client.post(
+        "/api/chatkit", content=FORGED_CHATKIT_BODY, headers={**victim.headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 200, response.text
-    plain = await client.post("/api/tasks", content=b"title=x", headers={**victim.headers, "Content-Type": "text/plain"})
+    plain = await client.post(
+        "/api/tasks", content=b"title=x", headers={**victim.headers, "Content-Type": "text/plain"}
+    )
     error_body(plain, 422)  # not a CSRF refusal: just not a valid body
 
 

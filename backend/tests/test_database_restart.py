@@ -4,6 +4,7 @@ Every idle pooled connection breaks at once when the server restarts. The accoun
 sessions pre-ping; the hot-path pool notices the server's goodbye waiting on the socket at checkout
 and replaces the connection, so clients never see the stale ones (before: one 503 per connection).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from taskpilot_dev import harness
 from taskpilot_dev.api import TaskApi, unique_email
 from taskpilot_dev.postgres import PostgresServer
@@ -51,6 +53,8 @@ def test_no_request_fails_after_a_database_restart(private_postgres):
         statuses = [api.request("GET", "/api/tasks").status_code for _ in range(CONCURRENT_READERS + 2)]
         assert statuses == [200] * len(statuses)
         # Accounts go through the other pool: the first login after the restart already works.
-        assert api.request("POST", "/api/auth/login",
-                           json={"email": user.email, "password": user.password}).status_code == 200
+        assert (
+            api.request("POST", "/api/auth/login", json={"email": user.email, "password": user.password}).status_code
+            == 200
+        )
         assert [t["title"] for t in api.list_tasks()] == ["survives the restart"]

@@ -1,6 +1,7 @@
 """The per-process event bus against a real PostgreSQL: NOTIFY on commit, nothing on rollback,
 per-user fan-out, reconnect + resync after the listener's connection is killed, bounded queues,
 stream caps, revocation closing a user's streams, and stream shutdown."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,6 @@ import psycopg
 import pytest
 import pytest_asyncio
 
-from taskpilot_dev import harness
 from app.core.db import libpq_url
 from app.services import tasks as task_service
 from app.services.events import (
@@ -23,6 +23,7 @@ from app.services.events import (
     publish_task_event,
 )
 from app.services.sessions import REVOCATION_CHANNEL
+from taskpilot_dev import harness
 
 # Users that never exist as rows: publish_task_event only needs ids, and these cannot collide
 # with events other tests cause through real users.
@@ -92,7 +93,9 @@ async def test_task_service_writes_emit_events_in_order(bus: TaskEventBus, creat
         await task_service.delete_task(session, user.id, task_id)
     received = [await next_event(subscription) for _ in range(3)]
     assert [(e.type, e.task_id) for e in received if e] == [
-        ("created", task_id), ("updated", task_id), ("deleted", task_id)
+        ("created", task_id),
+        ("updated", task_id),
+        ("deleted", task_id),
     ]
     await asyncio.sleep(0.2)
     assert subscription.pending() == 0
@@ -104,7 +107,9 @@ async def test_malformed_notification_is_ignored_and_listener_keeps_going(
     alice = bus.subscribe(ALICE)
     async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
         await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, "not json"))
-        await connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"user_id": ALICE, "type": "explode", "task_id": 1})))
+        await connection.execute(
+            "SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"user_id": ALICE, "type": "explode", "task_id": 1}))
+        )
     await publish(ALICE, "created", 31)
     event = await next_event(alice)
     assert event is not None and (event.type, event.task_id) == ("created", 31)
@@ -151,9 +156,15 @@ def test_streams_are_capped_per_user_and_per_process() -> None:
 
 
 async def test_revocation_closes_only_older_streams_of_that_user(bus: TaskEventBus, database_url: str) -> None:
-    revoked, current, bob = bus.subscribe(ALICE, token_version=0), bus.subscribe(ALICE, token_version=1), bus.subscribe(BOB)
+    revoked, current, bob = (
+        bus.subscribe(ALICE, token_version=0),
+        bus.subscribe(ALICE, token_version=1),
+        bus.subscribe(BOB),
+    )
     async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as connection:
-        await connection.execute("SELECT pg_notify(%s, %s)", (REVOCATION_CHANNEL, json.dumps({"user_id": ALICE, "version": 1})))
+        await connection.execute(
+            "SELECT pg_notify(%s, %s)", (REVOCATION_CHANNEL, json.dumps({"user_id": ALICE, "version": 1}))
+        )
     assert await next_event(revoked) is None  # the stream is told to end
     assert current.pending() == bob.pending() == 0 and not current.closed and not bob.closed
     assert bus.subscriber_count() == 2
@@ -196,7 +207,6 @@ async def test_lifespan_hook_listens_and_closes_streams_when_draining(database_u
         late = event_bus.subscribe(ALICE)  # a stream opened while draining ends right away
         assert await next_event(late, 1) is None
     assert event_bus.closed and not event_bus.listening
-
 
 
 async def test_stop_ends_a_listener_that_swallowed_a_cancellation():

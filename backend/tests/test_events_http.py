@@ -6,6 +6,7 @@ followed by `resync` and working events, idle streams survive on keep-alives, SI
 ends open streams promptly, and sessions bound streams: they end at the token's expiry and at
 logout, and are capped per user and per process (429).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,7 +111,10 @@ async def test_write_on_a_reaches_subscriber_on_b_and_only_its_owner(
 ) -> None:
     a_url, b_url = servers
     owner, stranger = await sign_up(http, a_url), await sign_up(http, a_url)
-    async with stream(http, b_url, owner.bearer) as owner_events, stream(http, b_url, stranger.cookie) as stranger_events:
+    async with (
+        stream(http, b_url, owner.bearer) as owner_events,
+        stream(http, b_url, stranger.cookie) as stranger_events,
+    ):
         for events in (owner_events, stranger_events):
             assert (await events.next_event()).type == "ready"
 
@@ -121,7 +125,11 @@ async def test_write_on_a_reaches_subscriber_on_b_and_only_its_owner(
         response = await http.patch(f"{a_url}/api/tasks/{task['id']}", json={"completed": True}, headers=owner.bearer)
         assert response.status_code == 200
         updated = await owner_events.next_event()
-        assert (updated.type, updated.json["task_id"], updated.json["task"]["completed"]) == ("updated", task["id"], True)
+        assert (updated.type, updated.json["task_id"], updated.json["task"]["completed"]) == (
+            "updated",
+            task["id"],
+            True,
+        )
 
         response = await http.delete(f"{a_url}/api/tasks/{task['id']}", headers=owner.bearer)
         assert response.status_code == 204
@@ -185,8 +193,11 @@ async def test_reconnect_with_last_event_id_starts_fresh(http: httpx.AsyncClient
 
 def signed_token(member_id: int, *, lifetime_seconds: float, version: int = 0) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": str(member_id), "ver": version, "iat": now, "exp": now + lifetime_seconds},
-                      harness.TEST_JWT_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {"sub": str(member_id), "ver": version, "iat": now, "exp": now + lifetime_seconds},
+        harness.TEST_JWT_SECRET,
+        algorithm="HS256",
+    )
 
 
 async def test_stream_ends_when_its_token_expires(http: httpx.AsyncClient, servers: tuple[str, str]) -> None:
@@ -198,7 +209,9 @@ async def test_stream_ends_when_its_token_expires(http: httpx.AsyncClient, serve
         opened = time.time()
         await asyncio.wait_for(events.ended.wait(), 8)
         assert time.time() - opened < 4.5, "the stream outlived its token"
-    assert (await http.get(f"{b_url}/api/events", headers={"Authorization": f"Bearer {short_lived}"})).status_code == 401
+    assert (
+        await http.get(f"{b_url}/api/events", headers={"Authorization": f"Bearer {short_lived}"})
+    ).status_code == 401
 
 
 async def test_logout_on_one_process_ends_streams_and_tokens_on_the_other(
@@ -217,11 +230,16 @@ async def test_logout_on_one_process_ends_streams_and_tokens_on_the_other(
     for base_url in (a_url, b_url):  # the token is dead everywhere (REST, SSE and MCP)
         assert (await http.get(f"{base_url}/api/tasks", headers=member.bearer)).status_code == 401
         assert (await http.get(f"{base_url}/api/events", headers=member.bearer)).status_code == 401
-        mcp = await http.post(f"{base_url}/mcp", headers={**member.bearer, "Accept": "application/json, text/event-stream"},
-                              json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        mcp = await http.post(
+            f"{base_url}/mcp",
+            headers={**member.bearer, "Accept": "application/json, text/event-stream"},
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        )
         assert mcp.status_code == 401
-    login = await http.post(f"{a_url}/api/auth/login", json={"email": (await me(http, a_url, bystander))["email"],
-                                                            "password": "correct-horse-battery"})
+    login = await http.post(
+        f"{a_url}/api/auth/login",
+        json={"email": (await me(http, a_url, bystander))["email"], "password": "correct-horse-battery"},
+    )
     assert login.status_code == 200  # other users are untouched
 
 

@@ -3,6 +3,7 @@
 Each interface names its schema in a `/** SchemaName */` comment; every field's TypeScript type must be
 what the schema says (nullable -> `| null`, not required -> `?`, arrays, references by interface name).
 """
+
 from __future__ import annotations
 
 import re

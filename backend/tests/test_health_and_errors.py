@@ -1,12 +1,13 @@
 """Health endpoints, JSON errors, response headers (in-process app)."""
+
 from __future__ import annotations
 
 import socket
 
 import httpx
+from api_errors import error_body
 
 from app.core.middleware import INSTANCE_ID
-from api_errors import error_body
 
 
 async def test_liveness_and_api_alias(client):
@@ -89,8 +90,16 @@ async def test_unexpected_errors_are_json_without_stack_traces(database_url):
 
 async def test_openapi_and_docs_are_served(client):
     schema = (await client.get("/openapi.json")).json()
-    for path in ("/health", "/health/ready", "/api/auth/signup", "/api/auth/login", "/api/auth/me",
-                 "/api/auth/logout", "/api/tasks", "/api/tasks/{task_id}"):
+    for path in (
+        "/health",
+        "/health/ready",
+        "/api/auth/signup",
+        "/api/auth/login",
+        "/api/auth/me",
+        "/api/auth/logout",
+        "/api/tasks",
+        "/api/tasks/{task_id}",
+    ):
         assert path in schema["paths"], path
     assert (await client.get("/docs")).status_code == 200
 

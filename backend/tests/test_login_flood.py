@@ -5,6 +5,7 @@ The signed-in user's requests all succeed with p95 <= 200 ms, readiness never fa
 the test fails if hashing is unbounded or starves the event loop. dev/bench/login_flood.py runs
 the full 20 s version of every scenario and records the figures.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_signed_in_user_is_served_during_a_login_flood(database_url):
-    result = login_flood.run_scenario(
-        database_url, login_flood.SCENARIOS["hashing_only"], clients=40, seconds=6.0
-    )
+    result = login_flood.run_scenario(database_url, login_flood.SCENARIOS["hashing_only"], clients=40, seconds=6.0)
     assert result["user_requests"] >= 20, result
     assert login_flood.verdict(result) == {
         "user_requests_all_succeed": True,

@@ -1,5 +1,6 @@
 """Auth under attack: bounded hashing (429 at once), no pooled connection held while hashing,
 failed-login limits per account and per client shared by every replica, readiness off the request pool."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,11 +9,11 @@ import time
 
 import httpx
 import pytest
+from conftest import running_lifespan
 
 from app.core.hashing import PasswordHashing
 from app.main import create_app
 from app.services import auth as auth_service
-from conftest import running_lifespan
 
 WRONG = "not-the-password-1"
 

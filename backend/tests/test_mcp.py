@@ -1,7 +1,7 @@
 """MCP server at /mcp: the official `mcp` client over streamable HTTP against a real backend process."""
+
 from __future__ import annotations
 
-from taskpilot_dev import harness
 import httpx
 import httpx2
 import pytest
@@ -9,6 +9,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
+from taskpilot_dev import harness
 
 EXPECTED_TOOLS = {"add_task", "list_tasks", "complete_task", "update_task", "delete_task"}
 
@@ -85,8 +86,12 @@ async def test_mcp_rejects_missing_or_bad_token(server_url, token) -> None:
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
     async with httpx.AsyncClient() as http:
         response = await http.post(f"{server_url}/mcp", json=initialize, headers=headers)
     assert response.status_code == 401

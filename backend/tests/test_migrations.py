@@ -1,4 +1,5 @@
 """Alembic migrations on a fresh database: upgrade head, downgrade base, upgrade again."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,7 +27,9 @@ def test_upgrade_downgrade_upgrade(database_admin_url):
         assert {"users", "tasks", "alembic_version"} <= _tables(url)
         harness.migrate(url)  # head (includes later revisions)
         with psycopg.connect(url) as connection:
-            indexes = {row[0] for row in connection.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'")}
+            indexes = {
+                row[0] for row in connection.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'")
+            }
         assert "ix_tasks_user_created" in indexes
         result = harness.alembic(url, "downgrade", "base")
         assert result.returncode == 0, result.stderr
@@ -106,8 +109,11 @@ def test_migrations_run_under_an_advisory_lock(database_admin_url):
         with psycopg.connect(url, autocommit=True) as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", (lock_key,))
             waiting = subprocess.Popen(
-                [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=harness.BACKEND_DIR,
-                env=harness.backend_env({"DATABASE_URL": url}), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "alembic", "upgrade", "head"],
+                cwd=harness.BACKEND_DIR,
+                env=harness.backend_env({"DATABASE_URL": url}),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
             )
             time.sleep(3)
@@ -128,7 +134,7 @@ def test_concurrent_migrations_on_a_fresh_database_both_succeed(database_admin_u
     def migrate() -> None:
         try:
             harness.migrate(url)
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
+        except Exception as error:
             errors.append(error)
 
     try:

@@ -6,6 +6,7 @@ fixed so a failure reproduces; the example count keeps the run under two minutes
 Checks the schema cannot express are excluded by name, per operation, in CHECK_EXCLUSIONS below.
 Run alone: ./dev/test.sh --only python -- backend/tests/test_openapi_contract.py
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -25,32 +26,51 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # (operation, check, why JSON Schema cannot state what the server checks). Such an operation runs
 # separately with only that check off (a per-operation config cannot override `--checks all`).
 CHECK_EXCLUSIONS = [
-    ("POST /api/chatkit", "positive_data_acceptance",
-     "the message is all content parts joined and trimmed: non-empty and <= 4000 characters span array items"),
+    (
+        "POST /api/chatkit",
+        "positive_data_acceptance",
+        "the message is all content parts joined and trimmed: non-empty and <= 4000 characters span array items",
+    ),
 ]
 
 
 def st_command(base_url: str, token: str, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(CONFIG),
-        "run", f"{base_url}/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "all",
-        "--phases", PHASES,
-        "--max-examples", str(MAX_EXAMPLES),
-        "--seed", str(SEED),
-        "--generation-database", "none",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--no-color",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{base_url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--generation-database",
+        "none",
         *extra,
     ]
 
 
 def test_openapi_document_matches_the_server(database_url, tmp_path):
     with harness.backend_server(database_url) as base_url, httpx.Client(timeout=30) as http:
-        signup = http.post(f"{base_url}/api/auth/signup", json={"email": "contract@example.com", "password": "contract-pw"})
+        signup = http.post(
+            f"{base_url}/api/auth/signup", json={"email": "contract@example.com", "password": "contract-pw"}
+        )
         assert signup.status_code == 201, signup.text
         token = signup.json()["access_token"]
         for number in range(3):  # small ids the generator will try are real tasks of this user
-            created = http.post(f"{base_url}/api/tasks", json={"title": f"seed {number}"}, headers={"Authorization": f"Bearer {token}"})
+            created = http.post(
+                f"{base_url}/api/tasks", json={"title": f"seed {number}"}, headers={"Authorization": f"Bearer {token}"}
+            )
             assert created.status_code == 201, created.text
 
         runs = [st_command(base_url, token, *[f"--exclude-name={operation}" for operation, _, _ in CHECK_EXCLUSIONS])]
@@ -69,4 +89,3 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
         assert result.returncode == 0, f"schemathesis found contract failures (seed {SEED}):\n{report}"
         assert "generated" in result.stdout, report  # it really ran cases
     assert "Stateful (in" in results[0].stdout, reports[0]
-

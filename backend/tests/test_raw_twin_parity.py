@@ -3,15 +3,16 @@
 The benchmark reports our routes as a ratio to the raw twin's; that ratio only means something if
 both do the same work: same rows, same order, same JSON bytes, same write.
 """
+
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import asdict
 
 import orjson
-from taskpilot_dev.paths import REPO_ROOT
 
 from app.services import tasks as task_service
+from taskpilot_dev.paths import REPO_ROOT
 
 
 def _load_raw_twin():
@@ -29,7 +30,9 @@ async def test_raw_list_query_and_ours_return_the_same_page(app, client, create_
     owner, other = await create_user(), await create_user()
     async with app.state.db.pool.connection() as connection:
         for number in range(60):  # more than one page, so order and LIMIT both matter
-            task = await task_service.create_task(connection, owner.id, title=f"task {number}", description="d" * (number % 3))
+            task = await task_service.create_task(
+                connection, owner.id, title=f"task {number}", description="d" * (number % 3)
+            )
             if number % 4 == 0:
                 await task_service.update_task(connection, owner.id, task.id, completed=True)
         await task_service.create_task(connection, other.id, title="someone else's")
@@ -50,7 +53,9 @@ async def test_raw_create_and_ours_write_the_same_row_and_event(app, create_user
     async with app.state.db.pool.connection() as connection:
         await connection.execute("LISTEN task_events")
         theirs = await raw_twin.create_row(connection, owner.id, "same title", "same description")
-        ours = asdict(await task_service.create_task(connection, owner.id, title="same title", description="same description"))
+        ours = asdict(
+            await task_service.create_task(connection, owner.id, title="same title", description="same description")
+        )
         notifications = []
         async for notify in connection.notifies(timeout=2, stop_after=2):
             notifications.append(orjson.loads(notify.payload))

@@ -1,4 +1,5 @@
 """The real thing: `uvicorn main:app` from backend/ configured only by environment variables."""
+
 from __future__ import annotations
 
 import json
@@ -47,10 +48,14 @@ def test_uvicorn_from_env_serves_the_api_and_logs_json(database_url):
         # uvicorn re-raises the SIGTERM it handled after a clean shutdown, hence -15.
         assert backend.stop() in GRACEFUL_EXIT_CODES
     assert "Application shutdown complete" in backend.log()
-    request_lines = [json.loads(line) for line in backend.log().splitlines() if line.startswith("{") and '"request"' in line]
+    request_lines = [
+        json.loads(line) for line in backend.log().splitlines() if line.startswith("{") and '"request"' in line
+    ]
     request_lines = [entry for entry in request_lines if entry.get("msg") == "request"]
     # Exactly one JSON line per request (the health polling during startup adds some /health lines).
-    non_startup = [(entry["method"], entry["path"], entry["status"]) for entry in request_lines if entry["path"] != "/health"]
+    non_startup = [
+        (entry["method"], entry["path"], entry["status"]) for entry in request_lines if entry["path"] != "/health"
+    ]
     assert non_startup == [
         ("GET", "/health/ready", 200),
         ("POST", "/api/auth/signup", 201),
@@ -63,7 +68,11 @@ def test_uvicorn_from_env_serves_the_api_and_logs_json(database_url):
     assert len(tagged) == 4
     for entry in request_lines:
         assert {"method", "path", "status", "duration_ms", "request_id"} <= set(entry)
-    assert {"method": "POST", "path": "/api/tasks", "status": 201} == {k: tagged[0][k] for k in ("method", "path", "status")}
+    assert {k: tagged[0][k] for k in ("method", "path", "status")} == {
+        "method": "POST",
+        "path": "/api/tasks",
+        "status": 201,
+    }
     assert all(line.startswith("{") for line in backend.log().splitlines() if "GET /" in line or "POST /" in line)
 
 
@@ -75,7 +84,9 @@ def test_readiness_is_503_when_database_is_unreachable(database_url):
         assert ready.status_code == 503
         assert ready.json()["status"] == "unavailable"
         # A request that needs the database fails cleanly, as JSON, without a stack trace.
-        signup = httpx.post(url + "/api/auth/signup", json={"email": "x@example.com", "password": "password123"}, timeout=20)
+        signup = httpx.post(
+            url + "/api/auth/signup", json={"email": "x@example.com", "password": "password123"}, timeout=20
+        )
         assert signup.status_code == 503
         assert signup.json() == {"detail": "Database unavailable, try again shortly"}
 
@@ -84,15 +95,19 @@ def test_graceful_shutdown_drains_and_finishes_in_flight_requests(database_url):
     backend = harness.start_backend(database_url, env={"SHUTDOWN_DRAIN_SECONDS": "3"})
     host, port = "127.0.0.1", int(backend.url.rsplit(":", 1)[1])
     with httpx.Client(base_url=backend.url, timeout=10) as http:
-        token = http.post("/api/auth/signup", json={"email": "drain@example.com", "password": "password123"}).json()["access_token"]
+        token = http.post("/api/auth/signup", json={"email": "drain@example.com", "password": "password123"}).json()[
+            "access_token"
+        ]
         assert http.get("/health/ready").status_code == 200
 
     # An in-flight request: headers sent now, body only after SIGTERM.
     body = json.dumps({"title": "finished during shutdown"}).encode()
     in_flight = socket.create_connection((host, port))
     in_flight.sendall(
-        (f"POST /api/tasks HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        (
+            f"POST /api/tasks HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
     )
     time.sleep(0.3)
     backend.terminate()
@@ -126,7 +141,9 @@ def _read_http_response(sock: socket.socket) -> bytes:
             return data
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
     while len(rest) < length:
         chunk = sock.recv(65536)
         if not chunk:

@@ -1,4 +1,5 @@
 """The task service directly (the door used by assistant tools and MCP)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,11 +1,12 @@
 """Task REST API: validation, CRUD, filter/pagination, per-user isolation."""
+
 from __future__ import annotations
 
 import pytest
+from api_errors import error_body
 from sqlalchemy import select
 
 from app.models import Task
-from api_errors import error_body
 
 
 async def _create(client, user, title="task", description=None):
@@ -70,7 +71,9 @@ async def test_boundary_lengths_are_accepted(client, user):
     assert len(created["title"]) == 200 and len(created["description"]) == 2000
 
 
-@pytest.mark.parametrize("payload", [{"title": ""}, {"title": "y" * 201}, {"title": None}, {"completed": None}, {"completed": "maybe"}])
+@pytest.mark.parametrize(
+    "payload", [{"title": ""}, {"title": "y" * 201}, {"title": None}, {"completed": None}, {"completed": "maybe"}]
+)
 async def test_invalid_patch_is_422_and_changes_nothing(client, user, payload):
     created = await _create(client, user, "keep me")
     response = await client.patch(f"/api/tasks/{created['id']}", json=payload, headers=user.headers)
@@ -96,7 +99,9 @@ async def test_list_is_newest_first_with_filter_and_pagination(client, user):
     page3 = (await client.get("/api/tasks", params={"limit": 3, "offset": 6}, headers=user.headers)).json()
     assert [t["id"] for t in page1 + page2 + page3] == ids[::-1]
     assert len(page3) == 1
-    done_page = (await client.get("/api/tasks", params={"completed": "true", "limit": 2, "offset": 1}, headers=user.headers)).json()
+    done_page = (
+        await client.get("/api/tasks", params={"completed": "true", "limit": 2, "offset": 1}, headers=user.headers)
+    ).json()
     assert [task["id"] for task in done_page] == [ids[4], ids[2]]
 
 
@@ -106,7 +111,9 @@ async def test_default_page_is_50(client, user):
     assert len((await client.get("/api/tasks", headers=user.headers)).json()) == 50
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"completed": "perhaps"}, {"limit": "ten"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"completed": "perhaps"}, {"limit": "ten"}]
+)
 async def test_bad_list_parameters_are_422(client, user, params):
     response = await client.get("/api/tasks", params=params, headers=user.headers)
     assert error_body(response, 422)["errors"]
@@ -120,7 +127,9 @@ async def test_other_users_tasks_are_invisible_and_untouchable(client, create_us
 
     assert (await client.get("/api/tasks", headers=attacker.headers)).json() == []
     get = await client.get(f"/api/tasks/{task_id}", headers=attacker.headers)
-    patch = await client.patch(f"/api/tasks/{task_id}", json={"title": "pwned", "completed": True}, headers=attacker.headers)
+    patch = await client.patch(
+        f"/api/tasks/{task_id}", json={"title": "pwned", "completed": True}, headers=attacker.headers
+    )
     delete = await client.delete(f"/api/tasks/{task_id}", headers=attacker.headers)
     missing = await client.get("/api/tasks/999999", headers=attacker.headers)
     for response in (get, patch, delete):

@@ -1,4 +1,5 @@
 """The one text rule: the published JSON Schema patterns accept exactly what the validator accepts."""
+
 from __future__ import annotations
 
 import re

@@ -25,6 +25,7 @@ Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (taskpi
 Results: dev/bench/results/api_bench.json (and the table on stdout).
 Traffic goes to 127.0.0.1 only; every scenario is bounded by --seconds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -128,8 +129,9 @@ class Target:
         }
 
 
-async def run_round(targets: dict[str, Target], concurrency: int, seconds: float, warmup_seconds: float,
-                    slice_seconds: float) -> dict[str, dict]:
+async def run_round(
+    targets: dict[str, Target], concurrency: int, seconds: float, warmup_seconds: float, slice_seconds: float
+) -> dict[str, dict]:
     """Measure every target for `seconds` in total, in short alternating slices (the order rotates each
     slice), so that load from other work on a shared machine falls on all of them alike."""
     for target in targets.values():
@@ -156,7 +158,10 @@ def uvicorn_server(module: str, cwd: Path, env: dict[str, str], ready_path: str)
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port), *UVICORN_FLAGS],
-        cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}{ready_path}", process, log)
@@ -178,7 +183,9 @@ def _wait_for(url: str, process: subprocess.Popen, log, timeout: float = 60.0) -
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read().decode(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"server exited with {process.returncode}:\n{log.read().decode(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -206,9 +213,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of every scenario; the report is the median")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--output", type=Path, default=RESULTS_FILE)
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="first sample list/create (ours and raw) with py-spy in an unmeasured pass; "
-                             "collapsed stacks + summaries go to DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="first sample list/create (ours and raw) with py-spy in an unmeasured pass; "
+        "collapsed stacks + summaries go to DIR",
+    )
     args = parser.parse_args()
 
     try:
@@ -223,16 +234,25 @@ def main() -> int:
     (workdir / "bare_app.py").write_text(BARE_APP)
     (workdir / "unrevocable_app.py").write_text(UNREVOCABLE_APP)
     shutil.copy(HERE / "raw_twin_app.py", workdir / "raw_twin_app.py")
-    server_env = {"DATABASE_URL": "", "JWT_SECRET": harness.PROD_JWT_SECRET, "APP_ENV": "prod", "LOG_LEVEL": "INFO",
-                  "DB_POOL_SIZE": str(POOL_SIZE), "POOL_SIZE": str(POOL_SIZE), "OPENAI_API_KEY": "",
-                  "PYTHONUNBUFFERED": "1"}
+    server_env = {
+        "DATABASE_URL": "",
+        "JWT_SECRET": harness.PROD_JWT_SECRET,
+        "APP_ENV": "prod",
+        "LOG_LEVEL": "INFO",
+        "DB_POOL_SIZE": str(POOL_SIZE),
+        "POOL_SIZE": str(POOL_SIZE),
+        "OPENAI_API_KEY": "",
+        "PYTHONUNBUFFERED": "1",
+    }
     try:
         with harness.migrated_database() as (_, database_url):
             server_env["DATABASE_URL"] = database_url
-            with uvicorn_server("bare_app", workdir, server_env, "/bare") as bare_port, \
-                    uvicorn_server("main", harness.BACKEND_DIR, server_env, "/health") as ours_port, \
-                    uvicorn_server("unrevocable_app", workdir, server_env, "/health") as unrevocable_port, \
-                    uvicorn_server("raw_twin_app", workdir, server_env, "/docs") as raw_port:
+            with (
+                uvicorn_server("bare_app", workdir, server_env, "/bare") as bare_port,
+                uvicorn_server("main", harness.BACKEND_DIR, server_env, "/health") as ours_port,
+                uvicorn_server("unrevocable_app", workdir, server_env, "/health") as unrevocable_port,
+                uvicorn_server("raw_twin_app", workdir, server_env, "/docs") as raw_port,
+            ):
                 with TaskApi(f"http://127.0.0.1:{ours_port}") as reader:
                     auth = reader.signup("reader@example.com", "bench-password").headers
                     for number in range(50):
@@ -256,14 +276,18 @@ def main() -> int:
                 if args.profile:  # its own pass: sampling slows the sampled server, so never in a measured round
                     for name in ("raw_list", "list_tasks", "raw_create", "create_task"):
                         sampler = _start_profile(args.profile, name, scenarios[name][0], args.seconds)
-                        asyncio.run(run_round({name: Target(*scenarios[name])}, args.concurrency, args.seconds,
-                                              0.0, args.seconds))
+                        asyncio.run(
+                            run_round(
+                                {name: Target(*scenarios[name])}, args.concurrency, args.seconds, 0.0, args.seconds
+                            )
+                        )
                         _finish_profile(sampler, args.profile, name)
                 for number in range(args.repeats):
                     result = {"load_average_before": _load_average()}
                     targets = {name: Target(*scenario) for name, scenario in scenarios.items()}
                     result["scenarios"] = asyncio.run(
-                        run_round(targets, args.concurrency, args.seconds, args.warmup, args.slice))
+                        run_round(targets, args.concurrency, args.seconds, args.warmup, args.slice)
+                    )
                     for name, figures in result["scenarios"].items():
                         print(f"round {number + 1} {name:24} {figures}", flush=True)
                     result["load_average_after"] = _load_average()
@@ -275,8 +299,12 @@ def main() -> int:
     names = list(rounds[0]["scenarios"])
     median = {name: _median_scenario([r["scenarios"][name] for r in rounds]) for name in names}
     ratios = {key: round(statistics.median(r["ratios"][key] for r in rounds), 3) for key in rounds[0]["ratios"]}
-    unexpected = {name: r["scenarios"][name]["unexpected_statuses"] for r in rounds for name in names
-                  if r["scenarios"][name]["unexpected_statuses"]}
+    unexpected = {
+        name: r["scenarios"][name]["unexpected_statuses"]
+        for r in rounds
+        for name in names
+        if r["scenarios"][name]["unexpected_statuses"]
+    }
     verdicts = {
         "list_throughput": ratios["list_vs_raw"] >= TARGET_RATIO,
         "list_p95": ratios["list_p95_vs_raw"] <= TARGET_P95_FACTOR,
@@ -288,12 +316,21 @@ def main() -> int:
         "benchmark": "api_bench",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "settings": {"concurrency": args.concurrency, "seconds": args.seconds, "warmup_seconds": args.warmup,
-                     "repeats": args.repeats, "slice_seconds": args.slice, "pool_size": POOL_SIZE,
-                     "server": "python -m uvicorn <app> " + " ".join(UVICORN_FLAGS) + " (1 process, uvloop, httptools), "
-                               "APP_ENV=prod, LOG_LEVEL=INFO"},
-        "targets": {"ratio_to_raw": TARGET_RATIO, "list_p95_factor": TARGET_P95_FACTOR,
-                    "revocation_cost": TARGET_REVOCATION_COST},
+        "settings": {
+            "concurrency": args.concurrency,
+            "seconds": args.seconds,
+            "warmup_seconds": args.warmup,
+            "repeats": args.repeats,
+            "slice_seconds": args.slice,
+            "pool_size": POOL_SIZE,
+            "server": "python -m uvicorn <app> " + " ".join(UVICORN_FLAGS) + " (1 process, uvloop, httptools), "
+            "APP_ENV=prod, LOG_LEVEL=INFO",
+        },
+        "targets": {
+            "ratio_to_raw": TARGET_RATIO,
+            "list_p95_factor": TARGET_P95_FACTOR,
+            "revocation_cost": TARGET_REVOCATION_COST,
+        },
         "median": {"scenarios": median, "ratios": ratios},
         "verdicts": verdicts,
         "unexpected_statuses": unexpected,
@@ -317,9 +354,23 @@ def _start_profile(directory: Path, name: str, port: int, seconds: float) -> sub
     time.sleep(0.5)  # let the previous sampler detach
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen(
-        [py_spy, "record", "--pid", str(_pid_listening_on(port)), "--rate", "250", "--format", "raw",
-         "--duration", str(int(seconds)), "--nonblocking", "-o", str(directory / f"{name}.collapsed")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(_pid_listening_on(port)),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--duration",
+            str(int(seconds)),
+            "--nonblocking",
+            "-o",
+            str(directory / f"{name}.collapsed"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -331,10 +382,17 @@ def _finish_profile(sampler: subprocess.Popen, directory: Path, name: str) -> No
 
 
 PROFILE_GROUPS = (  # (label, start of the leaf frame's module path as py-spy prints it), first match wins
-    ("psycopg: driver + socket I/O", ("psycopg",)), ("uvicorn: HTTP parsing + socket writes", ("uvicorn/", "httptools")),
-    ("our code (backend/app)", ("app/",)), ("fastapi: routing + dependency injection", ("fastapi/",)),
-    ("starlette", ("starlette/",)), ("pydantic", ("pydantic",)), ("PyJWT", ("jwt/",)), ("logging", ("logging/",)),
-    ("SQLAlchemy", ("sqlalchemy/",)), ("json", ("json/", "orjson")), ("asyncio", ("asyncio/", "contextlib")),
+    ("psycopg: driver + socket I/O", ("psycopg",)),
+    ("uvicorn: HTTP parsing + socket writes", ("uvicorn/", "httptools")),
+    ("our code (backend/app)", ("app/",)),
+    ("fastapi: routing + dependency injection", ("fastapi/",)),
+    ("starlette", ("starlette/",)),
+    ("pydantic", ("pydantic",)),
+    ("PyJWT", ("jwt/",)),
+    ("logging", ("logging/",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("json", ("json/", "orjson")),
+    ("asyncio", ("asyncio/", "contextlib")),
 )
 
 
@@ -352,16 +410,21 @@ def summarize_profile(path: Path, top: int = 20) -> str:
         leaf = stack.split(";")[-1]
         function, _, location = leaf.partition(" (")
         file_path = location.split(":")[0]
-        group = next((label for label, prefixes in PROFILE_GROUPS if file_path.startswith(prefixes)),
-                     "idle (waiting for I/O)" if not function.strip() else "other")
+        group = next(
+            (label for label, prefixes in PROFILE_GROUPS if file_path.startswith(prefixes)),
+            "idle (waiting for I/O)" if not function.strip() else "other",
+        )
         by_group[group] = by_group.get(group, 0) + count
         short = "/".join(file_path.split("/")[-2:])
         by_function[f"{function} ({short})"] = by_function.get(f"{function} ({short})", 0) + count
     lines = [f"{total} samples; self time by group:"]
-    lines += [f"  {count / total * 100:5.1f}%  {label}" for label, count in sorted(by_group.items(), key=lambda i: -i[1])]
+    lines += [
+        f"  {count / total * 100:5.1f}%  {label}" for label, count in sorted(by_group.items(), key=lambda i: -i[1])
+    ]
     lines.append("top functions by self time:")
-    lines += [f"  {count / total * 100:5.1f}%  {key}" for key, count in
-              sorted(by_function.items(), key=lambda i: -i[1])[:top]]
+    lines += [
+        f"  {count / total * 100:5.1f}%  {key}" for key, count in sorted(by_function.items(), key=lambda i: -i[1])[:top]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -373,24 +436,32 @@ def _ratios(scenarios: dict) -> dict:
         "list_vs_bare": round(scenarios["list_tasks"]["req_per_s"] / scenarios["bare"]["req_per_s"], 3),
         # Share of list throughput the token-version check costs (negative = within noise, faster).
         "revocation_cost": round(
-            1 - scenarios["list_tasks"]["req_per_s"] / scenarios["list_tasks_unrevocable"]["req_per_s"], 3),
+            1 - scenarios["list_tasks"]["req_per_s"] / scenarios["list_tasks_unrevocable"]["req_per_s"], 3
+        ),
     }
 
 
 def render_table(report: dict) -> str:
     """The Markdown table the README shows (median of the rounds)."""
     median, ratios = report["median"]["scenarios"], report["median"]["ratios"]
-    reference = {"list_tasks": ("raw_list", ratios["list_vs_raw"]), "create_task": ("raw_create", ratios["create_vs_raw"]),
-                 "list_tasks_unrevocable": ("list_tasks", None)}
+    reference = {
+        "list_tasks": ("raw_list", ratios["list_vs_raw"]),
+        "create_task": ("raw_create", ratios["create_vs_raw"]),
+        "list_tasks_unrevocable": ("list_tasks", None),
+    }
     lines = ["| route | req/s | p50 ms | p95 ms | p99 ms | ratio to its raw twin |", "|---|---|---|---|---|---|"]
     for name, figures in median.items():
         ratio = ""
         if name in reference and reference[name][1] is not None:
             ratio = f"{reference[name][1]:.2f} of {reference[name][0]}"
-        lines.append(f"| {name} | {figures['req_per_s']:.0f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f} | "
-                     f"{figures['p99_ms']:.1f} | {ratio} |")
-    lines.append(f"\nlist p95 / raw p95 = {ratios['list_p95_vs_raw']:.2f}; revocation check costs "
-                 f"{ratios['revocation_cost'] * 100:.1f} % of list throughput; list / bare = {ratios['list_vs_bare']:.2f}")
+        lines.append(
+            f"| {name} | {figures['req_per_s']:.0f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f} | "
+            f"{figures['p99_ms']:.1f} | {ratio} |"
+        )
+    lines.append(
+        f"\nlist p95 / raw p95 = {ratios['list_p95_vs_raw']:.2f}; revocation check costs "
+        f"{ratios['revocation_cost'] * 100:.1f} % of list throughput; list / bare = {ratios['list_vs_bare']:.2f}"
+    )
     return "\n".join(lines)
 
 

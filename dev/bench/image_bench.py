@@ -14,6 +14,7 @@ after `docker run`, Docker `healthy` <= 5 s (a rollout or a restarted pod is bac
 records the time `import main` takes inside the image on one CPU (what a cold start and every
 edit -> live reload pay), median of --runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from taskpilot_dev import docker as ds
 
@@ -43,10 +44,19 @@ def sizes(images: dict[str, tuple[str, str]], real_base_mb: dict[str, float]) ->
         total, base_size = ds.image_size(tag) / MB, ds.image_size(base) / MB
         added = total - base_size
         estimate = real_base_mb[base] + added
-        out[name] = {"image": tag, "base": base, "size_mb": round(total, 1), "base_mb": round(base_size, 1),
-                     "added_mb": round(added, 1), "real_base_mb_reference": real_base_mb[base],
-                     "estimated_real_mb": round(estimate, 1), "target_mb": SIZE_TARGET_MB, "cap_mb": SIZE_CAP_MB,
-                     "meets_target": estimate <= SIZE_TARGET_MB, "meets_cap": estimate <= SIZE_CAP_MB}
+        out[name] = {
+            "image": tag,
+            "base": base,
+            "size_mb": round(total, 1),
+            "base_mb": round(base_size, 1),
+            "added_mb": round(added, 1),
+            "real_base_mb_reference": real_base_mb[base],
+            "estimated_real_mb": round(estimate, 1),
+            "target_mb": SIZE_TARGET_MB,
+            "cap_mb": SIZE_CAP_MB,
+            "meets_target": estimate <= SIZE_TARGET_MB,
+            "meets_cap": estimate <= SIZE_CAP_MB,
+        }
     return out
 
 
@@ -65,9 +75,25 @@ def backend_start_times(backend_tags: list[str], runs: int) -> dict:
             for index, tag in enumerate(backend_tags):
                 name = f"{stack.prefix}-bench{attempt}-{index}"
                 start = time.monotonic()
-                ds.docker("run", "-d", "--name", name, "--network", stack.network, "-p", "127.0.0.1::8000",
-                          "--cpus", CPUS, *ds.HARDENING, "--health-interval", "200ms", "--health-start-period", "30s",
-                          *stack._env_args(stack.backend_env()), tag)
+                ds.docker(
+                    "run",
+                    "-d",
+                    "--name",
+                    name,
+                    "--network",
+                    stack.network,
+                    "-p",
+                    "127.0.0.1::8000",
+                    "--cpus",
+                    CPUS,
+                    *ds.HARDENING,
+                    "--health-interval",
+                    "200ms",
+                    "--health-start-period",
+                    "30s",
+                    *stack._env_args(stack.backend_env()),
+                    tag,
+                )
                 try:
                     port = ds.published_port(name, 8000)
                     ds.wait_http(f"http://127.0.0.1:{port}/health", timeout=60, interval=0.05)
@@ -76,24 +102,49 @@ def backend_start_times(backend_tags: list[str], runs: int) -> dict:
                     figures[tag]["healthy"].append(time.monotonic() - start)
                 finally:
                     ds.remove(name)
-                probe = ds.docker("run", "--rm", "--network", stack.network, "--cpus", CPUS, *ds.HARDENING,
-                                  *stack._env_args(stack.backend_env()), "--entrypoint", "python", tag, "-c", IMPORT_PROBE)
+                probe = ds.docker(
+                    "run",
+                    "--rm",
+                    "--network",
+                    stack.network,
+                    "--cpus",
+                    CPUS,
+                    *ds.HARDENING,
+                    *stack._env_args(stack.backend_env()),
+                    "--entrypoint",
+                    "python",
+                    tag,
+                    "-c",
+                    IMPORT_PROBE,
+                )
                 figures[tag]["import"].append(float(probe.stdout.strip().splitlines()[-1]))
     finally:
         stack.down()
     under_test = figures[backend_tags[0]]
-    result = {"runs": runs, "cpus": CPUS, "image": backend_tags[0], "first_200_s": summary(under_test["first_200"]),
-              "docker_healthy_s": summary(under_test["healthy"]), "import_main_s": summary(under_test["import"]),
-              "first_200_target_s": FIRST_200_TARGET_S, "healthy_target_s": HEALTHY_TARGET_S,
-              "meets_target": statistics.median(under_test["first_200"]) <= FIRST_200_TARGET_S
-              and statistics.median(under_test["healthy"]) <= HEALTHY_TARGET_S}
+    result = {
+        "runs": runs,
+        "cpus": CPUS,
+        "image": backend_tags[0],
+        "first_200_s": summary(under_test["first_200"]),
+        "docker_healthy_s": summary(under_test["healthy"]),
+        "import_main_s": summary(under_test["import"]),
+        "first_200_target_s": FIRST_200_TARGET_S,
+        "healthy_target_s": HEALTHY_TARGET_S,
+        "meets_target": statistics.median(under_test["first_200"]) <= FIRST_200_TARGET_S
+        and statistics.median(under_test["healthy"]) <= HEALTHY_TARGET_S,
+    }
     references = {}
     for tag in backend_tags[1:]:
         reference = figures[tag]
         references[tag] = {
-            "first_200_s": summary(reference["first_200"]), "import_main_s": summary(reference["import"]),
-            "first_200_ratio": round(statistics.median(under_test["first_200"]) / statistics.median(reference["first_200"]), 3),
-            "import_main_ratio": round(statistics.median(under_test["import"]) / statistics.median(reference["import"]), 3),
+            "first_200_s": summary(reference["first_200"]),
+            "import_main_s": summary(reference["import"]),
+            "first_200_ratio": round(
+                statistics.median(under_test["first_200"]) / statistics.median(reference["first_200"]), 3
+            ),
+            "import_main_ratio": round(
+                statistics.median(under_test["import"]) / statistics.median(reference["import"]), 3
+            ),
         }
     if references:
         result["references"] = references
@@ -101,18 +152,30 @@ def backend_start_times(backend_tags: list[str], runs: int) -> dict:
 
 
 def summary(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2),
-            "all": [round(v, 2) for v in values]}
+    return {
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+        "all": [round(v, 2) for v in values],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-build", action="store_true", help="reuse the images the image tier built")
-    parser.add_argument("--backend-only", action="store_true", help="build and measure the backend image only "
-                        "(keeps the frontend figures of the last results file)")
-    parser.add_argument("--compare-to", action="append", default=[], metavar="TAG",
-                        help="also start this backend image, alternately with ours (e.g. a build of the previous commit)")
+    parser.add_argument(
+        "--backend-only",
+        action="store_true",
+        help="build and measure the backend image only (keeps the frontend figures of the last results file)",
+    )
+    parser.add_argument(
+        "--compare-to",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="also start this backend image, alternately with ours (e.g. a build of the previous commit)",
+    )
     parser.add_argument("--real-python-mb", type=float, default=REAL_BASE_MB["python:3.13-slim"])
     parser.add_argument("--real-node-mb", type=float, default=REAL_BASE_MB["node:20-alpine"])
     args = parser.parse_args(argv)
@@ -128,11 +191,16 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             ds.app_image(name)
             build_s[name] = round(time.monotonic() - start, 1)
-    standin = ds.inspect(ds.BACKEND_BASE).get("Comment", "") == "Imported from -" or not ds.inspect(ds.BACKEND_BASE).get("RepoDigests")
+    standin = ds.inspect(ds.BACKEND_BASE).get("Comment", "") == "Imported from -" or not ds.inspect(
+        ds.BACKEND_BASE
+    ).get("RepoDigests")
     result = {
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                 "docker": ds.docker("version", "-f", "{{.Server.Version}}").stdout.strip()},
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "docker": ds.docker("version", "-f", "{{.Server.Version}}").stdout.strip(),
+        },
         "bases": "local stand-ins (no registry)" if standin else "registry images",
         "build_s_incremental": build_s,
         "sizes": sizes(images, {"python:3.13-slim": args.real_python_mb, "node:20-alpine": args.real_node_mb}),

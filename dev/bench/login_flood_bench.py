@@ -7,6 +7,7 @@ Usage: .venv/bin/python dev/bench/login_flood_bench.py [--seconds 20] [--clients
 Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL.
 Results: dev/bench/results/login_flood_bench.json. Traffic goes to 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,12 @@ from pathlib import Path
 
 from taskpilot_dev import harness
 from taskpilot_dev.login_flood import (
-    READY_INTERVAL_SECONDS, SCENARIOS, TARGET_P95_MS, USER_INTERVAL_SECONDS, run_scenario, verdict,
+    READY_INTERVAL_SECONDS,
+    SCENARIOS,
+    TARGET_P95_MS,
+    USER_INTERVAL_SECONDS,
+    run_scenario,
+    verdict,
 )
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "login_flood_bench.json"
@@ -41,12 +47,19 @@ def main() -> int:
     report = {
         "benchmark": "login_flood_bench",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
-        "settings": {"clients": args.clients, "seconds": args.seconds, "user_interval_s": USER_INTERVAL_SECONDS,
-                     "ready_interval_s": READY_INTERVAL_SECONDS,
-                     "server": "uvicorn main:app (1 process), APP_ENV=prod, argon2id m=64MiB t=3 p=4",
-                     "scenario_env": SCENARIOS},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "settings": {
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "user_interval_s": USER_INTERVAL_SECONDS,
+            "ready_interval_s": READY_INTERVAL_SECONDS,
+            "server": "uvicorn main:app (1 process), APP_ENV=prod, argon2id m=64MiB t=3 p=4",
+            "scenario_env": SCENARIOS,
+        },
         "targets": {"user_p95_ms": TARGET_P95_MS},
         "scenarios": scenarios,
     }
@@ -54,8 +67,10 @@ def main() -> int:
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten {args.output}")
     for name, result in scenarios.items():
-        print(f"{name:13} user {result['user_requests']:4} req p95 {result['user_p95_ms']:7.1f} ms  "
-              f"failures {result['user_failures']}  ready {result['ready_statuses']}  flood {result['flood_statuses']}")
+        print(
+            f"{name:13} user {result['user_requests']:4} req p95 {result['user_p95_ms']:7.1f} ms  "
+            f"failures {result['user_failures']}  ready {result['ready_statuses']}  flood {result['flood_statuses']}"
+        )
     return 0
 
 

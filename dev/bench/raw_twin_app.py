@@ -6,6 +6,7 @@ Run by api_bench.py as `uvicorn raw_twin_app:app` with the same flags as the bac
 DATABASE_URL, JWT_SECRET and POOL_SIZE. The SQL is also what tests/ compare our service against, so
 the benchmark compares like with like.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,13 @@ def _dsn() -> str:
 
 SECRET = os.environ.get("JWT_SECRET", "")
 # Autocommit like the backend's pool: a read is one round trip, the write opens its own transaction.
-pool = AsyncConnectionPool(_dsn(), min_size=int(os.environ.get("POOL_SIZE", "20")), max_size=int(os.environ.get("POOL_SIZE", "20")),
-                           kwargs={"autocommit": True}, open=False)
+pool = AsyncConnectionPool(
+    _dsn(),
+    min_size=int(os.environ.get("POOL_SIZE", "20")),
+    max_size=int(os.environ.get("POOL_SIZE", "20")),
+    kwargs={"autocommit": True},
+    open=False,
+)
 
 
 @asynccontextmanager

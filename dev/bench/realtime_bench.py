@@ -10,6 +10,7 @@ is one end-to-end trip with no queueing behind other writes.
 Uses TEST_DATABASE_URL when set, otherwise starts a throwaway PostgreSQL (taskpilot_dev.harness).
 Writes dev/bench/results/realtime_bench.json. Target: p95 <= 300 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import os
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -88,7 +89,7 @@ def main() -> int:
     result = {
         "benchmark": "realtime_bench",
         "description": "POST /api/tasks on backend A -> 'created' SSE event received from backend B (ms)",
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "events": len(samples["end_to_end"]),
         "warmup_events": args.warmup,
         "latency_ms": latency,

@@ -1,4 +1,5 @@
 """Which environment variables each app reads, taken from the source (the chart must match both ways)."""
+
 from __future__ import annotations
 
 import ast
@@ -39,8 +40,13 @@ def backend_env_names() -> set[str]:
 
 def frontend_env_names() -> set[str]:
     """Variables frontend/src reads (`process.env.X`, `env.X`, `env["X"]`), minus tests and framework ones."""
-    files = [p for p in FRONTEND_SRC.rglob("*") if p.suffix in {".ts", ".tsx", ".js", ".mjs"}
-             and not re.search(r"\.(test|spec)\.", p.name) and "__tests__" not in p.parts]
+    files = [
+        p
+        for p in FRONTEND_SRC.rglob("*")
+        if p.suffix in {".ts", ".tsx", ".js", ".mjs"}
+        and not re.search(r"\.(test|spec)\.", p.name)
+        and "__tests__" not in p.parts
+    ]
     found: set[str] = set()
     for path in files:
         for match in _ENV_ACCESS.finditer(path.read_text(errors="replace")):

@@ -1,4 +1,5 @@
 """Helpers for the chart tests: real helm renders of helm/taskpilot-ai and lookups into them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,7 +7,6 @@ import subprocess
 import yaml
 
 from taskpilot_dev import tools
-
 
 CHART_DIR = tools.CHART_DIR
 RELEASE = tools.RELEASE_NAME

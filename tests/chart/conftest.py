@@ -1,11 +1,12 @@
 """Fixtures for the chart tests (helpers live in chart_support.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
+import chart_support
 import pytest
 
-import chart_support
 from taskpilot_dev import tools
 
 

@@ -1,4 +1,5 @@
 """Checkov on the rendered dev and prod manifests — no failures beyond checkov-skips.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,18 @@ def test_every_skip_has_a_one_line_reason():
 @pytest.mark.parametrize("profile", ["dev", "prod"])
 def test_checkov_finds_nothing_beyond_the_documented_skips(profile, rendered_text):
     proc = subprocess.run(
-        [tools.checkov_bin(), "--framework", "kubernetes", "--compact", "--output", "json",
-         "--file", str(rendered_text[profile])],
-        capture_output=True, text=True,
+        [
+            tools.checkov_bin(),
+            "--framework",
+            "kubernetes",
+            "--compact",
+            "--output",
+            "json",
+            "--file",
+            str(rendered_text[profile]),
+        ],
+        capture_output=True,
+        text=True,
     )
     reports = json.loads(proc.stdout)
     reports = reports if isinstance(reports, list) else [reports]

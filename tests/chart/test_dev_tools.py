@@ -1,5 +1,6 @@
 """The chart's dev-only tools: attachable debuggers (debug.*), hot reload through the ingress, and
 the image tags the default values expect (the plain `helm install` flow)."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import chart_support as cs
 import pytest
 import yaml
 
-import chart_support as cs
 from taskpilot_dev.paths import REPO_ROOT
 
 FULL = cs.RELEASE
@@ -36,7 +37,9 @@ def ports(container):
 def test_debuggers_are_off_unless_asked_for(rendered, profile):
     backend, frontend = app_container(rendered[profile], "backend"), app_container(rendered[profile], "frontend")
     assert ports(backend) == {"http": 8000} and ports(frontend) == {"http": 3000}
-    assert not {"DEBUGPY_PORT", "DEBUGPY_WAIT_FOR_CLIENT", "NODE_INSPECTOR_PORT"} & (env_values(backend).keys() | env_values(frontend).keys())
+    assert not {"DEBUGPY_PORT", "DEBUGPY_WAIT_FOR_CLIENT", "NODE_INSPECTOR_PORT"} & (
+        env_values(backend).keys() | env_values(frontend).keys()
+    )
     assert "livenessProbe" in backend and "livenessProbe" in frontend
 
 
@@ -53,13 +56,25 @@ def test_debug_opens_debugpy_and_the_node_inspector_and_drops_liveness():
 
 
 def test_debug_render_passes_helm_lint_and_kubernetes_validate(tmp_path):
-    values = ["--values", str(cs.CHART_DIR / "values-dev.yaml"), "--set", "debug.enabled=true", "--set", "debug.wait=true"]
+    values = [
+        "--values",
+        str(cs.CHART_DIR / "values-dev.yaml"),
+        "--set",
+        "debug.enabled=true",
+        "--set",
+        "debug.wait=true",
+    ]
     lint = cs.run_helm("lint", "--strict", str(cs.CHART_DIR), *values)
     assert lint.returncode == 0 and "[WARNING]" not in lint.stdout, lint.stdout + lint.stderr
     rendered = tmp_path / "debug.yaml"
-    rendered.write_text(cs.run_helm("template", FULL, *cs.template_args("dev", (*DEBUG_ON, "debug.wait=true"))[2:]).stdout)
-    proc = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", str(rendered)],
-                          capture_output=True, text=True)
+    rendered.write_text(
+        cs.run_helm("template", FULL, *cs.template_args("dev", (*DEBUG_ON, "debug.wait=true"))[2:]).stdout
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", str(rendered)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed for resource deployment/taskpilot-ai-backend" in proc.stdout + proc.stderr
 
@@ -97,13 +112,53 @@ def run_start_script(script: str, env: dict, tmp_path: Path) -> list[str]:
     return [line for line in proc.stdout.splitlines() if not line.startswith("debugpy:")]
 
 
-@pytest.mark.parametrize("extra,expected", [
-    ((), ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--reload", "--reload-dir", "/app"]),
-    (DEBUG_ON, ["python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m",
-                "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--reload", "--reload-dir", "/app"]),
-    ((*DEBUG_ON, "debug.wait=true"), ["python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "--wait-for-client", "-m",
-                                      "uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--reload", "--reload-dir", "/app"]),
-])
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ((), ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--reload", "--reload-dir", "/app"]),
+        (
+            DEBUG_ON,
+            [
+                "python",
+                "-m",
+                "debugpy",
+                "--listen",
+                "0.0.0.0:5678",
+                "-m",
+                "uvicorn",
+                "main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8000",
+                "--reload",
+                "--reload-dir",
+                "/app",
+            ],
+        ),
+        (
+            (*DEBUG_ON, "debug.wait=true"),
+            [
+                "python",
+                "-m",
+                "debugpy",
+                "--listen",
+                "0.0.0.0:5678",
+                "--wait-for-client",
+                "-m",
+                "uvicorn",
+                "main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8000",
+                "--reload",
+                "--reload-dir",
+                "/app",
+            ],
+        ),
+    ],
+)
 def test_backend_dev_image_starts_what_the_rendered_env_asks_for(tmp_path, extra, expected):
     env = env_values(app_container(cs.render("dev", *extra), "backend"))
     assert run_start_script("backend-dev-server.sh", env, tmp_path) == expected
@@ -113,7 +168,16 @@ def test_backend_dev_image_starts_what_the_rendered_env_asks_for(tmp_path, extra
 def test_frontend_dev_image_starts_next_dev_with_the_inspector_on_the_app_process(tmp_path, extra, inspect):
     env = env_values(app_container(cs.render("dev", *extra), "frontend"))
     argv = run_start_script("frontend-dev-server.sh", env, tmp_path)
-    assert argv == ["node", "node_modules/next/dist/bin/next", "dev", "--hostname", "0.0.0.0", "--port", "3000", *inspect]
+    assert argv == [
+        "node",
+        "node_modules/next/dist/bin/next",
+        "dev",
+        "--hostname",
+        "0.0.0.0",
+        "--port",
+        "3000",
+        *inspect,
+    ]
     assert "NODE_OPTIONS" not in env, "NODE_OPTIONS=--inspect would debug next's CLI wrapper, not the app server"
 
 
@@ -163,12 +227,17 @@ def documented_build_tags() -> dict[str, set[str]]:
 
 def test_default_values_use_the_images_the_documented_build_produces(rendered):
     app_version = yaml.safe_load((cs.CHART_DIR / "Chart.yaml").read_text())["appVersion"]
-    images = {c["image"] for w in cs.workloads(rendered["default"]) for c in cs.pod_spec(w)["containers"]
-              if "taskpilot-" in c["image"]}
+    images = {
+        c["image"]
+        for w in cs.workloads(rendered["default"])
+        for c in cs.pod_spec(w)["containers"]
+        if "taskpilot-" in c["image"]
+    }
     assert images == {f"taskpilot-backend:{app_version}", f"taskpilot-frontend:{app_version}"}
     documented = documented_build_tags()
-    assert documented == {"taskpilot-backend": {app_version}, "taskpilot-frontend": {app_version}}, \
+    assert documented == {"taskpilot-backend": {app_version}, "taskpilot-frontend": {app_version}}, (
         "README builds/loads other tags than the default values deploy"
+    )
     for app in ("backend", "frontend"):
         header = (DOCKER_DIR / f"Dockerfile.{app}").read_text().split("\nFROM", 1)[0]
         assert f"-t taskpilot-{app}:{app_version} ." in header

@@ -1,4 +1,5 @@
 """`helm lint --strict` and kubernetes-validate --strict on every rendered document."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import chart_support as cs
 import pytest
 
-import chart_support as cs
 
 def bundled_kubernetes_versions() -> list[str]:
     import kubernetes_validate
@@ -58,7 +59,8 @@ def test_bundled_versions_include_1_30():
 def test_every_document_passes_kubernetes_validate_strict(profile, kube_version, rendered_text, rendered):
     proc = subprocess.run(
         [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", kube_version, str(rendered_text[profile])],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
@@ -68,8 +70,12 @@ def test_every_document_passes_kubernetes_validate_strict(profile, kube_version,
 
 def test_kubernetes_validate_strict_rejects_an_unknown_field(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
-                               "data": {}, "bogusField": 1}))
-    proc = subprocess.run([sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", str(bad)],
-                          capture_output=True, text=True)
+    bad.write_text(
+        json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {}, "bogusField": 1})
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0

@@ -1,9 +1,9 @@
 """Pods: probes, resources, hardening of every pod, checksums, PostgreSQL storage."""
+
 from __future__ import annotations
 
-import pytest
-
 import chart_support as cs
+import pytest
 
 FULL = cs.RELEASE
 PROFILES = list(cs.PROFILES)
@@ -88,8 +88,10 @@ def test_writable_paths_are_emptydirs(rendered, profile):
 
     def mounts(obj, name):
         volumes = {v["name"]: v for v in cs.pod_spec(obj).get("volumes", [])}
-        return {m["mountPath"]: volumes.get(m["name"], {"pvc": m["name"]})
-                for m in cs.container(obj, name).get("volumeMounts", [])}
+        return {
+            m["mountPath"]: volumes.get(m["name"], {"pvc": m["name"]})
+            for m in cs.container(obj, name).get("volumeMounts", [])
+        }
 
     backend = mounts(cs.find(docs, "Deployment", f"{FULL}-backend"), "backend")
     assert "emptyDir" in backend["/tmp"]
@@ -111,7 +113,11 @@ def test_postgresql_storage_and_identity(rendered, profile):
     pgdata = {e["name"]: e.get("value") for e in postgres["env"]}["PGDATA"]
     assert pgdata.startswith("/var/lib/postgresql/data/") and pgdata.rstrip("/") != "/var/lib/postgresql/data"
     spec = cs.pod_spec(sts)
-    assert (spec["securityContext"]["runAsUser"], spec["securityContext"]["runAsGroup"], spec["securityContext"]["fsGroup"]) == (70, 70, 70)
+    assert (
+        spec["securityContext"]["runAsUser"],
+        spec["securityContext"]["runAsGroup"],
+        spec["securityContext"]["fsGroup"],
+    ) == (70, 70, 70)
     assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
     password = [e for e in postgres["env"] if e["name"] == "POSTGRES_PASSWORD"][0]
     assert password["valueFrom"]["secretKeyRef"]["key"] == "DB_PASSWORD"
@@ -123,19 +129,24 @@ def test_persistence_size_is_a_value():
 
 
 def _annotations(docs):
-    return {component: cs.find(docs, "Deployment", f"{FULL}-{component}")["spec"]["template"]["metadata"]["annotations"]
-            for component in ("frontend", "backend")}
+    return {
+        component: cs.find(docs, "Deployment", f"{FULL}-{component}")["spec"]["template"]["metadata"]["annotations"]
+        for component in ("frontend", "backend")
+    }
 
 
 # change -> {component: annotations that must change}; every other checksum must stay put
-@pytest.mark.parametrize("change,rolls", [
-    ("backend.config.logLevel=WARNING", {"backend": {"checksum/config"}}),
-    ("postgresql.database=tasks", {"backend": {"checksum/config"}}),
-    ("frontend.chatkitDomainKey=domain_pk_test", {"frontend": {"checksum/config"}}),
-    ("frontend.backendUrl=http://api.internal:8000", {"frontend": {"checksum/config"}}),
-    ("secrets.jwtSecret=another-dev-only-jwt-secret-value-0123456789", {"backend": {"checksum/secret"}}),
-    ("secrets.databasePassword=another-dev-password", {"backend": {"checksum/secret"}}),
-])
+@pytest.mark.parametrize(
+    "change,rolls",
+    [
+        ("backend.config.logLevel=WARNING", {"backend": {"checksum/config"}}),
+        ("postgresql.database=tasks", {"backend": {"checksum/config"}}),
+        ("frontend.chatkitDomainKey=domain_pk_test", {"frontend": {"checksum/config"}}),
+        ("frontend.backendUrl=http://api.internal:8000", {"frontend": {"checksum/config"}}),
+        ("secrets.jwtSecret=another-dev-only-jwt-secret-value-0123456789", {"backend": {"checksum/secret"}}),
+        ("secrets.databasePassword=another-dev-password", {"backend": {"checksum/secret"}}),
+    ],
+)
 def test_checksums_roll_exactly_the_pods_whose_config_changed(change, rolls):
     before = _annotations(cs.render("dev"))
     after = _annotations(cs.render("dev", change))

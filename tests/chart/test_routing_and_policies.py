@@ -1,9 +1,9 @@
 """Routing: ingress routes, NetworkPolicies, NOTES.txt."""
+
 from __future__ import annotations
 
-import pytest
-
 import chart_support as cs
+import pytest
 
 FULL = cs.RELEASE
 
@@ -11,16 +11,25 @@ FULL = cs.RELEASE
 def ingress_routes(docs):
     ingress = cs.find(docs, "Ingress", f"{FULL}-ingress")
     (rule,) = ingress["spec"]["rules"]
-    return ingress, rule, {p["path"]: (p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
-                           for p in rule["http"]["paths"]}
+    return (
+        ingress,
+        rule,
+        {
+            p["path"]: (p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+            for p in rule["http"]["paths"]
+        },
+    )
 
 
 @pytest.mark.parametrize("profile", list(cs.PROFILES))
 def test_ingress_routes_api_to_backend_and_root_to_frontend(rendered, profile):
     ingress, rule, routes = ingress_routes(rendered[profile])
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert routes == {"/api": ("Prefix", "backend-service", 80), "/mcp": ("Prefix", "backend-service", 80),
-                      "/": ("Prefix", "frontend-service", 80)}
+    assert routes == {
+        "/api": ("Prefix", "backend-service", 80),
+        "/mcp": ("Prefix", "backend-service", 80),
+        "/": ("Prefix", "frontend-service", 80),
+    }
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
@@ -61,7 +70,9 @@ def test_prod_network_policies_allow_only_the_documented_flows(rendered):
     # every pod of the release is selected by exactly one policy, with both directions restricted
     for obj in cs.workloads(docs):
         labels = cs.pod_labels(obj)
-        selecting = [n for n, p in policies.items() if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()]
+        selecting = [
+            n for n, p in policies.items() if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+        ]
         assert len(selecting) == 1, (obj["metadata"]["name"], selecting)
         assert set(policies[selecting[0]]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
 
@@ -78,14 +89,21 @@ def test_prod_network_policies_allow_only_the_documented_flows(rendered):
     # backend: from the ingress controller namespace and the frontend; to postgres 5432, DNS and HTTPS
     assert _allowed_ports(policies["backend"]["spec"]["ingress"]) == {8000}
     assert {"kubernetes.io/metadata.name": "ingress-nginx"} in [
-        peer.get("namespaceSelector", {}).get("matchLabels") for peer in sources(policies["backend"])]
-    assert any(peer.get("podSelector", {}).get("matchLabels", {}).items() <= frontend_labels.items()
-               and "podSelector" in peer for peer in sources(policies["backend"]))
+        peer.get("namespaceSelector", {}).get("matchLabels") for peer in sources(policies["backend"])
+    ]
+    assert any(
+        peer.get("podSelector", {}).get("matchLabels", {}).items() <= frontend_labels.items() and "podSelector" in peer
+        for peer in sources(policies["backend"])
+    )
     assert _allowed_ports(policies["backend"]["spec"]["egress"]) == {5432, 53, 443}
     assert _allowed_ports(policies["frontend"]["spec"]["ingress"]) == {3000}
     assert _allowed_ports(policies["frontend"]["spec"]["egress"]) == {8000, 53}
-    frontend_to = [peer["podSelector"]["matchLabels"] for rule in policies["frontend"]["spec"]["egress"]
-                   for peer in rule["to"] if "podSelector" in peer and "namespaceSelector" not in peer]
+    frontend_to = [
+        peer["podSelector"]["matchLabels"]
+        for rule in policies["frontend"]["spec"]["egress"]
+        for peer in rule["to"]
+        if "podSelector" in peer and "namespaceSelector" not in peer
+    ]
     assert frontend_to == [cs.find(docs, "Deployment", f"{FULL}-backend")["spec"]["selector"]["matchLabels"]]
     for name in ("migrations", "backup"):
         assert _allowed_ports(policies[name]["spec"]["egress"]) == {5432, 53}
@@ -101,9 +119,16 @@ def test_external_https_egress_can_be_switched_off():
 def test_notes_render(profile):
     values_files, set_values = cs.PROFILES[profile]
     # NOTES.txt is not a manifest; `helm install --dry-run=client` (no cluster needed) prints it
-    proc = cs.run_helm("install", cs.RELEASE, str(cs.CHART_DIR), "--dry-run=client", "--namespace", cs.NAMESPACE,
-                       *[a for f in values_files for a in ("--values", str(cs.CHART_DIR / f))],
-                       *[a for s in set_values for a in ("--set", s)])
+    proc = cs.run_helm(
+        "install",
+        cs.RELEASE,
+        str(cs.CHART_DIR),
+        "--dry-run=client",
+        "--namespace",
+        cs.NAMESPACE,
+        *[a for f in values_files for a in ("--values", str(cs.CHART_DIR / f))],
+        *[a for s in set_values for a in ("--set", s)],
+    )
     assert proc.returncode == 0, proc.stderr
     notes = proc.stdout.split("NOTES:", 1)[1]
     assert "kubectl wait --for=condition=ready pod -l app=taskpilot-backend -n taskpilot" in notes

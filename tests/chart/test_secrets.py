@@ -1,5 +1,6 @@
 """Secrets that cannot lock the app out: no silent rotation on blind renders, kept on uninstall,
 published dev/test values refused in prod, and a pod-restart checksum that reveals nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ import json
 
 import chart_support as cs
 import pytest
+
 from taskpilot_dev import tools
 
 FULL = cs.RELEASE  # release `taskpilot-ai` already contains the chart name
@@ -16,11 +18,14 @@ def _template(*set_values: str, values_files: tuple[str, ...] = ()):
     return cs.run_helm(*tools.helm_template_args(values_files, set_values)[1:])
 
 
-@pytest.mark.parametrize("missing", [
-    (),  # neither given
-    ("secrets.jwtSecret=explicit-jwt-secret-0123456789abcdef0123",),  # only the database password missing
-    ("secrets.databasePassword=explicit-db-password",),  # only the JWT secret missing
-])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        (),  # neither given
+        ("secrets.jwtSecret=explicit-jwt-secret-0123456789abcdef0123",),  # only the database password missing
+        ("secrets.databasePassword=explicit-db-password",),  # only the JWT secret missing
+    ],
+)
 def test_a_blind_render_refuses_to_generate_secrets(missing):
     """`helm template` (Tilt without fixed values, GitOps) cannot see the Secret it would otherwise keep."""
     proc = _template(*missing)
@@ -41,11 +46,14 @@ def test_the_secret_survives_helm_uninstall(rendered, profile):
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
-@pytest.mark.parametrize("published", [
-    "secrets.jwtSecret=dev-only-jwt-secret-change-me-0123456789abcdef",
-    "secrets.jwtSecret=test-only-jwt-secret-that-is-long-enough-0123456789",
-    "secrets.databasePassword=dev-only-db-password",
-])
+@pytest.mark.parametrize(
+    "published",
+    [
+        "secrets.jwtSecret=dev-only-jwt-secret-change-me-0123456789abcdef",
+        "secrets.jwtSecret=test-only-jwt-secret-that-is-long-enough-0123456789",
+        "secrets.databasePassword=dev-only-db-password",
+    ],
+)
 def test_prod_refuses_secrets_published_in_the_repo(published):
     proc = _template(*cs.PROD_SECRETS, published, values_files=("values-prod.yaml",))
     assert proc.returncode != 0
@@ -80,10 +88,15 @@ def test_secret_checksum_is_keyed_and_still_rolls_pods_on_change():
     base = checksum()
     assert base not in _plain_hashes([s.split("=", 1)[1] for s in cs.PROD_SECRETS])
     # The old annotation: sha256 of the secrets values as JSON. Recompute it to show it is gone.
-    values = {"databasePassword": "prod-test-db-password", "generate": False,
-              "jwtSecret": "prod-test-jwt-secret-0123456789abcdef0123", "openaiApiKey": "sk-test-not-a-real-key"}
-    old = hashlib.sha256(json.dumps({"existingSecret": "", "secrets": values}, separators=(",", ":"),
-                                    sort_keys=True).encode()).hexdigest()
+    values = {
+        "databasePassword": "prod-test-db-password",
+        "generate": False,
+        "jwtSecret": "prod-test-jwt-secret-0123456789abcdef0123",
+        "openaiApiKey": "sk-test-not-a-real-key",
+    }
+    old = hashlib.sha256(
+        json.dumps({"existingSecret": "", "secrets": values}, separators=(",", ":"), sort_keys=True).encode()
+    ).hexdigest()
     assert base != old
     assert checksum("secrets.databasePassword=another-db-password") != base
     assert checksum("secrets.openaiApiKey=sk-another") != base

@@ -1,13 +1,13 @@
 """The values contract: schema strictness, comments on every value, bad values fail loudly."""
+
 from __future__ import annotations
 
 import json
 import re
 
+import chart_support as cs
 import pytest
 import yaml
-
-import chart_support as cs
 
 SCHEMA = json.loads((cs.CHART_DIR / "values.schema.json").read_text())
 
@@ -63,6 +63,7 @@ def test_every_value_is_in_the_schema_and_commented(values_file):
     lines = text.splitlines()
     for path in leaf_paths(values):
         assert schema_at(path), path
+
     # every value line has a comment right above it, or its section header has one (e.g. resources.requests)
     def commented(number):  # a comment line with words in it right above
         above = lines[number - 1].strip() if number > 0 else ""
@@ -82,7 +83,8 @@ def test_every_value_is_in_the_schema_and_commented(values_file):
             continue  # section header: checked through its values
         header = parent(number)
         assert commented(number) or (header is not None and commented(header)), (
-            f"{values_file}:{number + 1} `{line.strip()}` has no comment")
+            f"{values_file}:{number + 1} `{line.strip()}` has no comment"
+        )
 
 
 def test_default_values_define_every_schema_property():
@@ -101,22 +103,28 @@ def _template(profile, *extra):
     return cs.run_helm("template", cs.RELEASE, *cs.template_args(profile, extra)[2:])
 
 
-@pytest.mark.parametrize("assignment,message", [
-    ("frontend.replicas=three", "at '/frontend/replicas': got string, want integer"),
-    ("backend.image.pullPolicy=Sometimes", "/backend/image/pullPolicy"),
-    ("postgresql.persistence.size=ten", "/postgresql/persistence/size"),
-])
+@pytest.mark.parametrize(
+    "assignment,message",
+    [
+        ("frontend.replicas=three", "at '/frontend/replicas': got string, want integer"),
+        ("backend.image.pullPolicy=Sometimes", "/backend/image/pullPolicy"),
+        ("postgresql.persistence.size=ten", "/postgresql/persistence/size"),
+    ],
+)
 def test_wrong_type_is_rejected_with_the_path(assignment, message):
     proc = _template("default", assignment)
     assert proc.returncode != 0
     assert message in proc.stderr
 
 
-@pytest.mark.parametrize("assignment,message", [
-    ("frontend.replica=3", "at '/frontend': additional properties 'replica' not allowed"),
-    ("databasePassword=x", "additional properties 'databasePassword' not allowed"),
-    ("postgresql.persistence.sise=1Gi", "at '/postgresql/persistence': additional properties 'sise' not allowed"),
-])
+@pytest.mark.parametrize(
+    "assignment,message",
+    [
+        ("frontend.replica=3", "at '/frontend': additional properties 'replica' not allowed"),
+        ("databasePassword=x", "additional properties 'databasePassword' not allowed"),
+        ("postgresql.persistence.sise=1Gi", "at '/postgresql/persistence': additional properties 'sise' not allowed"),
+    ],
+)
 def test_unknown_key_is_rejected(assignment, message):
     proc = _template("default", assignment)
     assert proc.returncode != 0
@@ -127,15 +135,29 @@ def test_prod_without_secrets_fails_with_a_clear_message():
     proc = cs.run_helm("template", cs.RELEASE, str(cs.CHART_DIR), "--values", str(cs.CHART_DIR / "values-prod.yaml"))
     assert proc.returncode != 0
     assert "secrets.jwtSecret is required" in proc.stderr
-    proc = cs.run_helm("template", cs.RELEASE, str(cs.CHART_DIR), "--values", str(cs.CHART_DIR / "values-prod.yaml"),
-                       "--set", "secrets.jwtSecret=" + "j" * 40)
+    proc = cs.run_helm(
+        "template",
+        cs.RELEASE,
+        str(cs.CHART_DIR),
+        "--values",
+        str(cs.CHART_DIR / "values-prod.yaml"),
+        "--set",
+        "secrets.jwtSecret=" + "j" * 40,
+    )
     assert proc.returncode != 0
     assert "secrets.databasePassword is required" in proc.stderr
 
 
 def test_prod_with_existing_secret_needs_no_secret_values():
-    proc = cs.run_helm("template", cs.RELEASE, str(cs.CHART_DIR), "--values", str(cs.CHART_DIR / "values-prod.yaml"),
-                       "--set", "existingSecret=taskpilot-secrets")
+    proc = cs.run_helm(
+        "template",
+        cs.RELEASE,
+        str(cs.CHART_DIR),
+        "--values",
+        str(cs.CHART_DIR / "values-prod.yaml"),
+        "--set",
+        "existingSecret=taskpilot-secrets",
+    )
     assert proc.returncode == 0, proc.stderr
 
 

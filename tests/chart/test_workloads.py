@@ -1,18 +1,25 @@
 """Workloads: names, labels, services, selectors, ports, env wiring, strategy, replicas."""
+
 from __future__ import annotations
 
 import base64
 
-import pytest
-
 import chart_app_env as app_env
 import chart_support as cs
+import pytest
 
 FULL = cs.RELEASE  # release `taskpilot-ai` already contains the chart name
 APP_WORKLOADS = {  # component -> (kind, name, container, port, service, `app` label)
     "frontend": ("Deployment", f"{FULL}-frontend", "frontend", 3000, "frontend-service", "taskpilot-frontend"),
     "backend": ("Deployment", f"{FULL}-backend", "backend", 8000, "backend-service", "taskpilot-backend"),
-    "postgresql": ("StatefulSet", f"{FULL}-postgresql", "postgresql", 5432, "postgresql-service", "taskpilot-postgresql"),
+    "postgresql": (
+        "StatefulSet",
+        f"{FULL}-postgresql",
+        "postgresql",
+        5432,
+        "postgresql-service",
+        "taskpilot-postgresql",
+    ),
 }
 PROFILES = list(cs.PROFILES)
 
@@ -72,8 +79,10 @@ def test_backend_and_migrations_env_matches_settings_both_ways(rendered, profile
     docs = rendered[profile]
     reads = app_env.backend_env_names()
     wanted = reads - app_env.BACKEND_READ_NOT_PROVIDED
-    for kind, name, container_name in (("Deployment", f"{FULL}-backend", "backend"),
-                                       ("Job", f"{FULL}-migrations", "migrations")):
+    for kind, name, container_name in (
+        ("Deployment", f"{FULL}-backend", "backend"),
+        ("Job", f"{FULL}-migrations", "migrations"),
+    ):
         obj = cs.find(docs, kind, name)
         provided = env_names(docs, obj, cs.container(obj, container_name))
         assert wanted - provided == set(), f"{name} misses variables the backend reads"
@@ -139,8 +148,11 @@ def test_existing_secret_replaces_the_chart_secret():
     docs = cs.render("prod", "existingSecret=my-secrets", "secrets.jwtSecret=", "secrets.databasePassword=")
     assert not [d for d in docs if d["kind"] == "Secret"]
     backend = cs.container(cs.find(docs, "Deployment", f"{FULL}-backend"), "backend")
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in backend["env"]
-            if "secretKeyRef" in e.get("valueFrom", {})}
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in backend["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
     assert refs == {"DB_PASSWORD": "my-secrets", "JWT_SECRET": "my-secrets", "OPENAI_API_KEY": "my-secrets"}
 
 
@@ -163,14 +175,18 @@ def test_rolling_update_strategy_prestop_and_grace(rendered, profile):
     docs = rendered[profile]
     for component in ("frontend", "backend"):
         obj = cs.find(docs, "Deployment", f"{FULL}-{component}")
-        assert obj["spec"]["strategy"] == {"type": "RollingUpdate",
-                                           "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+        assert obj["spec"]["strategy"] == {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        }
         spec = cs.pod_spec(obj)
         assert spec["terminationGracePeriodSeconds"] == 30
         pre_stop = cs.container(obj, component)["lifecycle"]["preStop"]
         assert 0 < pre_stop["sleep"]["seconds"] < spec["terminationGracePeriodSeconds"]
     drain = float(cs.find(docs, "ConfigMap", f"{FULL}-config")["data"]["SHUTDOWN_DRAIN_SECONDS"])
-    backend_sleep = cs.container(cs.find(docs, "Deployment", f"{FULL}-backend"), "backend")["lifecycle"]["preStop"]["sleep"]["seconds"]
+    backend_sleep = cs.container(cs.find(docs, "Deployment", f"{FULL}-backend"), "backend")["lifecycle"]["preStop"][
+        "sleep"
+    ]["seconds"]
     assert backend_sleep + drain < 30
 
 
@@ -201,13 +217,17 @@ def test_prod_spreads_replicas():
         spec = cs.pod_spec(obj)
         selector = obj["spec"]["selector"]["matchLabels"]
         assert {c["topologyKey"] for c in spec["topologySpreadConstraints"]} == {
-            "kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+            "kubernetes.io/hostname",
+            "topology.kubernetes.io/zone",
+        }
         assert all(c["labelSelector"]["matchLabels"] == selector for c in spec["topologySpreadConstraints"])
         term = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
         assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == selector
 
 
-@pytest.mark.parametrize("profile,pull_policy,tag", [("dev", "IfNotPresent", "latest"), ("default", "IfNotPresent", "1.0.0")])
+@pytest.mark.parametrize(
+    "profile,pull_policy,tag", [("dev", "IfNotPresent", "latest"), ("default", "IfNotPresent", "1.0.0")]
+)
 def test_app_images(rendered, profile, pull_policy, tag):
     docs = rendered[profile]
     for component in ("frontend", "backend"):
@@ -216,4 +236,6 @@ def test_app_images(rendered, profile, pull_policy, tag):
         assert c["imagePullPolicy"] == pull_policy
     migrations = cs.container(cs.find(docs, "Job", f"{FULL}-migrations"), "migrations")
     assert migrations["image"] == f"taskpilot-backend:{tag}"
-    assert cs.container(cs.find(docs, "StatefulSet", f"{FULL}-postgresql"), "postgresql")["image"] == "postgres:15-alpine"
+    assert (
+        cs.container(cs.find(docs, "StatefulSet", f"{FULL}-postgresql"), "postgresql")["image"] == "postgres:15-alpine"
+    )

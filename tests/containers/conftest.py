@@ -5,6 +5,7 @@ Tests marked `docker` skip with one reason when no Docker engine answers; the tr
 (helm only) always run. Images are built once per session and shared with tests/images
 (taskpilot_dev.docker.app_image).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,8 +70,12 @@ def setup_venv() -> Path:
     Tilt's checks run with that interpreter, so they must need nothing else."""
     root = REPO_ROOT
     venv = root / ".cache" / "setup-venv"
-    function = subprocess.run(["sed", "-n", "/^install_python_helpers() {/,/^}/p", str(root / "setup.sh")],
-                              capture_output=True, text=True, check=True).stdout
+    function = subprocess.run(
+        ["sed", "-n", "/^install_python_helpers() {/,/^}/p", str(root / "setup.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "pip" in function, "setup.sh no longer defines install_python_helpers(); update this fixture"
     inputs = function + (root / "dev/requirements.txt").read_text() + (root / "dev/toolkit/pyproject.toml").read_text()
     stamp = hashlib.sha256(inputs.encode()).hexdigest()[:16]

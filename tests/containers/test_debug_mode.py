@@ -1,6 +1,7 @@
 """`tilt up -- --debug` on the dev render: a debugger can attach to both apps, which still serve.
 
 Tilt forwards these container ports to localhost; the runner publishes them the same way."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ def dap_request(port: int, command: str, arguments: dict, timeout: float = 30) -
             while b"\r\n\r\n" not in buffer:
                 buffer += conn.recv(65536) or pytest.fail(f"debug adapter closed the connection: {buffer!r}")
             header, buffer = buffer.split(b"\r\n\r\n", 1)
-            length = next(int(line.split(b":", 1)[1]) for line in header.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:"))
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in header.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
             while len(buffer) < length:
                 buffer += conn.recv(65536) or pytest.fail("debug adapter closed the connection mid-message")
             message, buffer = json.loads(buffer[:length]), buffer[length:]
@@ -34,8 +38,11 @@ def dap_request(port: int, command: str, arguments: dict, timeout: float = 30) -
 
 def test_debugpy_answers_the_dap_initialize_handshake(debug_stack):
     pod = debug_stack.ready_pods(BACKEND)[0]
-    response = dap_request(pod.host_ports[5678], "initialize",
-                           {"adapterID": "debugpy", "clientID": "taskpilot-tests", "pathFormat": "path"})
+    response = dap_request(
+        pod.host_ports[5678],
+        "initialize",
+        {"adapterID": "debugpy", "clientID": "taskpilot-tests", "pathFormat": "path"},
+    )
     assert response["success"] is True, response
     assert response["command"] == "initialize" and "supportsConfigurationDoneRequest" in response["body"]
     # The app under the debugger still serves.

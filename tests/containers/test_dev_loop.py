@@ -1,6 +1,7 @@
 """The inner loop on the dev render (what `tilt up` applies): the pods come up in Tilt's order, Tilt's
 live_update (tar through exec as the container user, then the run() steps) makes edits live, the dev
 frontend compiles within its memory limit, and Tilt's own checks pass against the stack."""
+
 from __future__ import annotations
 
 import base64
@@ -11,13 +12,15 @@ import subprocess
 import httpx
 import pytest
 import yaml
-from taskpilot_dev import dev_loop
-from taskpilot_dev import tilt_sync
+
+from taskpilot_dev import dev_loop, tilt_sync
 from taskpilot_dev.paths import CHART_DIR
 
 pytestmark = pytest.mark.docker
 # The production drain (values.yaml): what a dev reload must not wait out.
-PROD_DRAIN_SECONDS = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["backend"]["config"]["shutdownDrainSeconds"]
+PROD_DRAIN_SECONDS = yaml.safe_load((CHART_DIR / "values.yaml").read_text())["backend"]["config"][
+    "shutdownDrainSeconds"
+]
 
 BACKEND, FRONTEND = "taskpilot-ai-backend", "taskpilot-ai-frontend"
 
@@ -34,7 +37,11 @@ def test_dev_pods_come_up_and_stay_up(dev_stack):
             assert [p.phase for p in pods] == ["Succeeded"], dev_stack.events
             continue
         assert len(dev_stack.ready_pods(workload.name)) == workload.replicas, (workload.name, dev_stack.events)
-        assert [p.restarts for p in pods] == [0] * len(pods), (workload.name, [p.exit_codes for p in pods], dev_stack.events)
+        assert [p.restarts for p in pods] == [0] * len(pods), (
+            workload.name,
+            [p.exit_codes for p in pods],
+            dev_stack.events,
+        )
 
 
 def test_backend_route_change_is_live_without_a_drain(dev_stack, updates, tmp_path):
@@ -68,23 +75,32 @@ def test_frontend_new_page_and_component_edit_are_live(dev_stack, updates, tmp_p
     assert pod.restarts == 0 and not pod.oom_killed, dev_stack.events
     # Compiling must leave headroom under the limit. Anonymous memory is what the OOM killer cannot
     # reclaim; the working set also counts active page cache, which the kernel gives back under pressure.
-    assert memory.anon_peak < 0.8 * pod.container.memory, \
+    assert memory.anon_peak < 0.8 * pod.container.memory, (
         f"dev frontend anonymous memory peaked at {memory.anon_peak / 2**20:.0f} MiB (working set {memory.peak / 2**20:.0f} MiB)"
+    )
 
 
 def test_tilt_checks_pass_against_the_dev_stack(dev_stack, setup_venv):
     """dev/healthcheck.py and the e2e resource's command, as the Tiltfile declares them, from the venv
     ./setup.sh makes, against the pods' forwards (Tilt forwards localhost:8000/3000 to the same pods)."""
-    forwards = {"http://localhost:8000": dev_stack.ready_pods(BACKEND)[0].url(),
-                "http://localhost:3000": dev_stack.ready_pods(FRONTEND)[0].url()}
+    forwards = {
+        "http://localhost:8000": dev_stack.ready_pods(BACKEND)[0].url(),
+        "http://localhost:3000": dev_stack.ready_pods(FRONTEND)[0].url(),
+    }
     for name, argv, env in tilt_sync.tiltfile_python_checks(("health-check", "e2e")):
         argv = [dev_loop.replace_all(a, forwards) for a in argv]
         env = {k: dev_loop.replace_all(v, forwards) for k, v in env.items() if not v.startswith(tilt_sync.TILT_RUNTIME)}
         if env.pop("E2E_REQUIRE_CLUSTER", None):  # no Kubernetes API (nor kube context) here: cluster tests skip
             env["E2E_SKIP_CLUSTER"] = "1"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "E2E_", "VIRTUAL_ENV"))}
-        proc = subprocess.run([str(setup_venv / "bin" / "python"), *argv], cwd=tilt_sync.REPO_ROOT,
-                              env={**clean, **env}, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [str(setup_venv / "bin" / "python"), *argv],
+            cwd=tilt_sync.REPO_ROOT,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert proc.returncode == 0, f"Tilt check {name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
 
 
@@ -102,8 +118,10 @@ def websocket_handshake(url: str, path: str, origin: str) -> str:
     """The status line a WebSocket upgrade of `path` gets (as the browser's HMR client sends it)."""
     host, port = url.removeprefix("http://").split(":")
     key = base64.b64encode(os.urandom(16)).decode()
-    request = (f"GET {path} HTTP/1.1\r\nHost: localhost:3000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n")
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: localhost:3000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+    )
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(request.encode())
         return conn.recv(4096).split(b"\r\n", 1)[0].decode()

@@ -1,5 +1,6 @@
 """The production render (values.yaml + values-prod.yaml, prod images) running as containers:
 readiness, the request path through the Services, durability, real-time across replicas, drains."""
+
 from __future__ import annotations
 
 import time
@@ -40,16 +41,23 @@ def test_pods_run_with_the_rendered_security_context(prod_stack):
 
 def test_services_answer_under_their_cluster_names(prod_stack):
     frontend = prod_stack.ready_pods(FRONTEND)[0]
-    script = ("Promise.all(process.argv.slice(1).map(u => fetch(u).then(r => r.status)))"
-              ".then(s => console.log(s.join(' '))).catch(e => { console.error(e); process.exit(1) })")
-    urls = ["http://backend-service/health", "http://backend-service.taskpilot.svc.cluster.local/health",
-            "http://frontend-service/", "http://frontend-service.taskpilot.svc.cluster.local/"]
+    script = (
+        "Promise.all(process.argv.slice(1).map(u => fetch(u).then(r => r.status)))"
+        ".then(s => console.log(s.join(' '))).catch(e => { console.error(e); process.exit(1) })"
+    )
+    urls = [
+        "http://backend-service/health",
+        "http://backend-service.taskpilot.svc.cluster.local/health",
+        "http://frontend-service/",
+        "http://frontend-service.taskpilot.svc.cluster.local/",
+    ]
     out = prod_stack.exec(frontend, "node", "-e", script, *urls)
     assert out.stdout.split() == [b"200"] * 4, out.stderr
     backend = prod_stack.ready_pods(BACKEND)[0]
-    probe = ("import socket,sys; [socket.create_connection((h, 5432), timeout=5).close() for h in sys.argv[1:]]")
-    out = prod_stack.exec(backend, "python", "-c", probe, "postgresql-service",
-                          "postgresql-service.taskpilot.svc.cluster.local")
+    probe = "import socket,sys; [socket.create_connection((h, 5432), timeout=5).close() for h in sys.argv[1:]]"
+    out = prod_stack.exec(
+        backend, "python", "-c", probe, "postgresql-service", "postgresql-service.taskpilot.svc.cluster.local"
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -79,15 +87,19 @@ def test_rows_survive_a_kill_9_of_the_database_container(prod_stack):
     client.signup(api.unique_email("chart-durable"))
     ids = [client.create_task(f"durable {i}")["id"] for i in range(5)]
     database = prod_stack.ready_pods(POSTGRES)[0]
-    volume = next(m["Name"] for m in dk.inspect(database.name)["Mounts"] if m["Destination"] == "/var/lib/postgresql/data")
+    volume = next(
+        m["Name"] for m in dk.inspect(database.name)["Mounts"] if m["Destination"] == "/var/lib/postgresql/data"
+    )
     dk.docker("kill", "-s", "KILL", database.name)
     # the kubelet recreates the container (restartPolicy Always, back-off) on the same claim
     deadline = time.monotonic() + 90
     while not (database.restarts and database.ready) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert database.ready and database.restarts == 1, prod_stack.events
-    assert next(m["Name"] for m in dk.inspect(database.name)["Mounts"]
-                if m["Destination"] == "/var/lib/postgresql/data") == volume
+    assert (
+        next(m["Name"] for m in dk.inspect(database.name)["Mounts"] if m["Destination"] == "/var/lib/postgresql/data")
+        == volume
+    )
     assert psql(prod_stack, f"select count(*) from tasks where id in ({','.join(map(str, ids))})") == "5"
     # Readiness checks the database, so both backends left the Service meanwhile (the frontend answers
     # 502 with no endpoints, the backend 503 while its pool reconnects); they return within a period.
@@ -120,7 +132,9 @@ def test_an_event_written_on_one_replica_reaches_a_subscriber_on_the_other(prod_
     listener, writer = prod_stack.ready_pods(BACKEND)[:2]
     user = api.signup(writer.url(), "chart-realtime")
     with _live_stream(listener.url(), user.headers) as stream:
-        task = httpx.post(f"{writer.url()}/api/tasks", json={"title": "across replicas"}, headers=user.headers, timeout=30).json()
+        task = httpx.post(
+            f"{writer.url()}/api/tasks", json={"title": "across replicas"}, headers=user.headers, timeout=30
+        ).json()
         created = stream.wait_for(lambda e: e.get("type") == "created" and e.get("task_id") == task["id"])
         assert created["task"]["title"] == "across replicas"
 
@@ -143,5 +157,6 @@ def test_draining_a_backend_replica_under_load_fails_no_request(prod_stack):
     assert report.failures == [], report.summary() + f": {report.failures[:5]}"
     assert report.total > 50 and len(report.instances) >= 2, report.summary()
     assert replacement.ready and victim.phase == "Deleted"
-    assert victim.exit_code == 0 and drained_in < victim.workload.pod.grace_seconds, \
+    assert victim.exit_code == 0 and drained_in < victim.workload.pod.grace_seconds, (
         f"the replica did not stop cleanly on SIGTERM (exit {victim.exit_code} after {drained_in:.1f}s)"
+    )

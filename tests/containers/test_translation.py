@@ -1,4 +1,5 @@
 """The translator reads the chart the way it is deployed and refuses what it cannot reproduce (helm only)."""
+
 from __future__ import annotations
 
 import ast
@@ -55,15 +56,27 @@ def test_kubernetes_variable_expansion():
     assert cp._expand("$(A)-$$(A)-$(MISSING)", {"A": "x"}) == "x-$(A)-$(MISSING)"
 
 
-@pytest.mark.parametrize("mutate, complaint", [
-    (lambda spec: spec.update(hostNetwork=True), "hostNetwork"),
-    (lambda spec: spec["containers"][0].update(stdin=True), "stdin"),
-    (lambda spec: spec["containers"][0]["readinessProbe"].update(grpc={"port": 8000}), "grpc"),
-    (lambda spec: spec["containers"][0]["securityContext"]["capabilities"].update(add=["NET_ADMIN"]), "add"),
-    (lambda spec: spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}}), "hostPath"),
-    (lambda spec: spec.update(enableServiceLinks=True), "enableServiceLinks"),
-    (lambda spec: spec["containers"][0].update(imagePullPolicy="Always"), "imagePullPolicy"),
-], ids=["pod-field", "container-field", "probe-handler", "capability-add", "volume-type", "service-links", "pull-always"])
+@pytest.mark.parametrize(
+    "mutate, complaint",
+    [
+        (lambda spec: spec.update(hostNetwork=True), "hostNetwork"),
+        (lambda spec: spec["containers"][0].update(stdin=True), "stdin"),
+        (lambda spec: spec["containers"][0]["readinessProbe"].update(grpc={"port": 8000}), "grpc"),
+        (lambda spec: spec["containers"][0]["securityContext"]["capabilities"].update(add=["NET_ADMIN"]), "add"),
+        (lambda spec: spec["volumes"].append({"name": "host", "hostPath": {"path": "/"}}), "hostPath"),
+        (lambda spec: spec.update(enableServiceLinks=True), "enableServiceLinks"),
+        (lambda spec: spec["containers"][0].update(imagePullPolicy="Always"), "imagePullPolicy"),
+    ],
+    ids=[
+        "pod-field",
+        "container-field",
+        "probe-handler",
+        "capability-add",
+        "volume-type",
+        "service-links",
+        "pull-always",
+    ],
+)
 def test_a_field_the_runner_does_not_implement_fails_loudly(dev_render, mutate, complaint):
     objects = copy.deepcopy(dev_render)
     backend = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("backend"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from taskpilot_dev import api
 from taskpilot_dev.load import instance_spread, load_while
 from taskpilot_dev.rollouts import (
@@ -63,7 +64,10 @@ def test_tasks_survive_postgresql_pod_deletion(cluster, ingress, report):
     user = api.signup(ingress, "persist")
     titles = [f"persisted {n}" for n in range(3)]
     for title in titles:
-        assert httpx.post(f"{ingress}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code == 201
+        assert (
+            httpx.post(f"{ingress}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code
+            == 201
+        )
     new_pod = replace_pod(cluster, single_ready_pod(cluster, APP_LABELS["postgresql"]).name)
     wait_statefulset_ready(cluster, POSTGRES_STATEFULSET)
 
@@ -122,7 +126,8 @@ def test_real_time_across_two_backend_pods(cluster, scaled_to_three, pod_forward
 def test_rolling_restart_under_load_drops_nothing(cluster, ingress, scaled_to_three, report):
     result, load = load_while(
         lambda: rolling_restart(cluster, BACKEND_DEPLOYMENT, APP_LABELS["backend"]),
-        f"{ingress}/api/health", clients=LOAD_CLIENTS,
+        f"{ingress}/api/health",
+        clients=LOAD_CLIENTS,
     )
     report(f"rolling restart under {LOAD_CLIENTS} clients: {load.summary()}")
     report(f"rolling restart replaced {sorted(result.old_pods)} with {sorted(result.new_pods)}")

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+
 from taskpilot_dev import api
 
 
@@ -22,12 +23,18 @@ def test_signup_login_me_and_rejections(backend_url):
     user = api.signup(backend_url)
     me = httpx.get(f"{backend_url}/api/auth/me", headers=user.headers, timeout=10)
     assert me.status_code == 200 and me.json()["email"] == user.email
-    login = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
+    login = httpx.post(
+        f"{backend_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30
+    )
     assert login.status_code == 200 and login.json()["user"]["id"] == user.id
-    wrong = httpx.post(f"{backend_url}/api/auth/login", json={"email": user.email, "password": "not-it-123"}, timeout=30)
+    wrong = httpx.post(
+        f"{backend_url}/api/auth/login", json={"email": user.email, "password": "not-it-123"}, timeout=30
+    )
     assert wrong.status_code == 401 and wrong.json()["detail"]
     assert httpx.get(f"{backend_url}/api/tasks", timeout=10).status_code == 401
-    duplicate = httpx.post(f"{backend_url}/api/auth/signup", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
+    duplicate = httpx.post(
+        f"{backend_url}/api/auth/signup", json={"email": user.email, "password": api.PASSWORD}, timeout=30
+    )
     assert duplicate.status_code == 409
 
 
@@ -49,7 +56,9 @@ def test_task_crud_round_trip(backend_url, user):
 
 def test_users_cannot_see_or_change_each_others_tasks(backend_url, make_user):
     alice, bob = make_user("alice"), make_user("bob")
-    task = httpx.post(f"{backend_url}/api/tasks", json={"title": "alice only"}, headers=alice.headers, timeout=10).json()
+    task = httpx.post(
+        f"{backend_url}/api/tasks", json={"title": "alice only"}, headers=alice.headers, timeout=10
+    ).json()
     with httpx.Client(base_url=f"{backend_url}/api", headers=bob.headers, timeout=10) as bob_http:
         assert bob_http.get("/tasks").json() == []
         assert bob_http.get(f"/tasks/{task['id']}").status_code == 404
@@ -67,8 +76,12 @@ def test_assistant_offline_mode_manages_tasks(backend_url, user):
     assert body["reply"] and body["conversation_id"]
     tasks = httpx.get(f"{backend_url}/api/tasks", headers=user.headers, timeout=10).json()
     assert [t["title"] for t in tasks] == [title]
-    listing = httpx.post(f"{backend_url}/api/chat", json={"message": "list my tasks", "conversation_id": body["conversation_id"]},
-                         headers=user.headers, timeout=60)
+    listing = httpx.post(
+        f"{backend_url}/api/chat",
+        json={"message": "list my tasks", "conversation_id": body["conversation_id"]},
+        headers=user.headers,
+        timeout=60,
+    )
     assert listing.status_code == 200 and title in listing.json()["reply"]
 
 

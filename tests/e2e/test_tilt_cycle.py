@@ -19,8 +19,14 @@ import pytest
 
 from taskpilot_dev import api
 from taskpilot_dev.paths import REPO_ROOT
-from taskpilot_dev.rollouts import (BACKEND_DEPLOYMENT, FRONTEND_DEPLOYMENT, POSTGRES_STATEFULSET, wait_for,
-                                    wait_rolled_out, wait_statefulset_ready)
+from taskpilot_dev.rollouts import (
+    BACKEND_DEPLOYMENT,
+    FRONTEND_DEPLOYMENT,
+    POSTGRES_STATEFULSET,
+    wait_for,
+    wait_rolled_out,
+    wait_statefulset_ready,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.tilt_cycle]
 CLAIM = f"data-{POSTGRES_STATEFULSET}-0"
@@ -55,10 +61,12 @@ def deployed(cluster):
 def marker_tasks(cluster, user):
     forward = cluster.port_forward("svc/backend-service", 80)
     try:
+
         def listed():
             with api.TaskApi(forward.url) as client:
                 client.login(user.email, api.PASSWORD)
                 return [t["title"] for t in client.list_tasks()] or None
+
         return wait_for(listed, timeout=180, interval=2, what="the API to list the marker user's tasks")
     finally:
         forward.close()
@@ -81,16 +89,31 @@ def test_tilt_down_and_up_keep_the_tasks(cluster, tilt, tmp_path, report):
     assert claim_before, f"no {CLAIM}"
 
     with open(log, "a") as out:
-        down = subprocess.run([tilt, "down", "--context", cluster_context()], cwd=REPO_ROOT, env=tilt_env(),
-                              stdout=out, stderr=subprocess.STDOUT, timeout=600)
+        down = subprocess.run(
+            [tilt, "down", "--context", cluster_context()],
+            cwd=REPO_ROOT,
+            env=tilt_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+        )
     assert down.returncode == 0, log.read_text()[-3000:]
-    wait_for(lambda: cluster.read_pod(f"{POSTGRES_STATEFULSET}-0") is None, timeout=300, interval=2,
-             what="tilt down to remove PostgreSQL")
+    wait_for(
+        lambda: cluster.read_pod(f"{POSTGRES_STATEFULSET}-0") is None,
+        timeout=300,
+        interval=2,
+        what="tilt down to remove PostgreSQL",
+    )
     assert cluster.pvc_uid(CLAIM) == claim_before, "tilt down must keep the database volume"
 
     with open(log, "a") as out:
-        up = subprocess.Popen([tilt, "up", "--context", cluster_context(), "--stream"],
-                              cwd=REPO_ROOT, env=tilt_env(), stdout=out, stderr=subprocess.STDOUT)
+        up = subprocess.Popen(
+            [tilt, "up", "--context", cluster_context(), "--stream"],
+            cwd=REPO_ROOT,
+            env=tilt_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deployed(cluster)
         assert marker in marker_tasks(cluster, user)

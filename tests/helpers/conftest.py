@@ -2,6 +2,7 @@
 
 The only fake is the Kubernetes API (taskpilot_dev.fakes.kube_api), as the contracts allow.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from taskpilot_dev import harness
-from taskpilot_dev.postgres import PostgresServer
 from taskpilot_dev.fakes.pages import PageHandler, http_server
+from taskpilot_dev.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -61,4 +62,3 @@ def page_url():
     """A local page server standing in for `next dev` (the healthcheck only needs GET / -> 200)."""
     with http_server(PageHandler) as url:
         yield url
-

@@ -1,6 +1,7 @@
 """dev/db_persistence_check.py against the real backend, a real PostgreSQL that really restarts,
 and the fake Kubernetes API (the pod's deletion restarts the database) — plus the real thing when a
 cluster is reachable."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,13 @@ SCRIPT = REPO_ROOT / "dev" / "db_persistence_check.py"
 
 
 def run_script(*args, timeout=120):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, NO_COLOR="1"))
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
 
 
 def run_against(cluster, tmp_path, api_url, *args, context="kind-fake"):

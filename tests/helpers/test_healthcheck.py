@@ -1,4 +1,5 @@
 """dev/healthcheck.py (over taskpilot_dev.health) against the real backend and local HTTP servers (up, down, not ready, late)."""
+
 from __future__ import annotations
 
 import io
@@ -61,6 +62,7 @@ def test_a_service_that_comes_up_late_is_waited_for():
     def start_later():
         time.sleep(1.5)
         from http.server import ThreadingHTTPServer
+
         late[0] = ThreadingHTTPServer(("127.0.0.1", port), PageHandler)
         late[0].serve_forever()
 
@@ -86,10 +88,27 @@ def test_a_non_ok_health_body_fails():
 
 def test_watch_rechecks_when_a_file_changes(tmp_path, page_url):
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--skip-frontend", "--backend-url", page_url, "--watch",
-         "--watch-path", str(tmp_path), "--interval", "300", "--debounce", "0.1", "--max-rounds", "2",
-         "--timeout", "0"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--skip-frontend",
+            "--backend-url",
+            page_url,
+            "--watch",
+            "--watch-path",
+            str(tmp_path),
+            "--interval",
+            "300",
+            "--debounce",
+            "0.1",
+            "--max-rounds",
+            "2",
+            "--timeout",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "round 1 (start)" in proc.stdout.readline()
         line = "-"
@@ -104,14 +123,26 @@ def test_watch_rechecks_when_a_file_changes(tmp_path, page_url):
 
 
 def test_watch_rechecks_on_an_interval(tmp_path, page_url):
-    result = run_script("--skip-frontend", "--backend-url", page_url, "--watch", "--watch-path", str(tmp_path),
-                        "--interval", "0.2", "--max-rounds", "2", "--timeout", "0")
+    result = run_script(
+        "--skip-frontend",
+        "--backend-url",
+        page_url,
+        "--watch",
+        "--watch-path",
+        str(tmp_path),
+        "--interval",
+        "0.2",
+        "--max-rounds",
+        "2",
+        "--timeout",
+        "0",
+    )
     assert "round 2 (every 0.2s)" in result.stdout
 
 
 def test_a_hanging_endpoint_fails_with_the_request_timeout():
     class Slow(PageHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             time.sleep(2)
             super().do_GET()
 

@@ -5,6 +5,7 @@ Every test runs with a kubeconfig whose *current* context is a remote-looking cl
 its own fake API server) while the helper is told to use the local one: the remote server must
 never see a request.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,11 +47,18 @@ def kubectl_fakes(tmp_path, database_url):
     """The fake kubectl, knowing the local context; `exec ... -- alembic upgrade head` runs the real
     migrations against the test database (what the command does inside the backend pod)."""
     clis = FakeCliSet(tmp_path / "clis", tools=("kubectl",))
-    clis.state["contexts"] = {LOCAL: {"namespaces": [NAMESPACE], "releases": {}},
-                              REMOTE: {"namespaces": [NAMESPACE], "releases": {}}}
+    clis.state["contexts"] = {
+        LOCAL: {"namespaces": [NAMESPACE], "releases": {}},
+        REMOTE: {"namespaces": [NAMESPACE], "releases": {}},
+    }
     clis.state["current_context"] = REMOTE
-    clis.state["exec"] = {"alembic upgrade head": [
-        sys.executable, "-c", f"from taskpilot_dev.harness import migrate; migrate({database_url!r}); print('at head')"]}
+    clis.state["exec"] = {
+        "alembic upgrade head": [
+            sys.executable,
+            "-c",
+            f"from taskpilot_dev.harness import migrate; migrate({database_url!r}); print('at head')",
+        ]
+    }
     clis.save()
     return clis
 
@@ -58,18 +66,26 @@ def kubectl_fakes(tmp_path, database_url):
 def run(script, tmp_path, local, *args, clis=None, input=None):
     remote = FakeCluster(namespace=NAMESPACE)
     with FakeApiServer(local) as local_server, FakeApiServer(remote) as remote_server:
-        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", {LOCAL: local_server, REMOTE: remote_server},
-                                      current=REMOTE)
+        kubeconfig = write_kubeconfig(
+            tmp_path / "kubeconfig", {LOCAL: local_server, REMOTE: remote_server}, current=REMOTE
+        )
         env = dict(os.environ, NO_COLOR="1")
         if clis is not None:
             env.update(clis.env(), PATH=f"{clis.bin_dir}{os.pathsep}{env['PATH']}")
-        proc = subprocess.run([sys.executable, str(script), "--kubeconfig", str(kubeconfig), "--poll", "0.1", *args],
-                              capture_output=True, text=True, timeout=180, env=env, input=input)
+        proc = subprocess.run(
+            [sys.executable, str(script), "--kubeconfig", str(kubeconfig), "--poll", "0.1", *args],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+            input=input,
+        )
     return proc, remote
 
 
-def test_reset_recreates_the_volume_reruns_migrations_and_waits_for_the_app(tmp_path, postgres_admin_url,
-                                                                             database, backend):
+def test_reset_recreates_the_volume_reruns_migrations_and_waits_for_the_app(
+    tmp_path, postgres_admin_url, database, backend
+):
     with TaskApi(backend) as api:
         api.signup("before-reset@example.com")
         api.create_task("written before the reset")
@@ -82,14 +98,30 @@ def test_reset_recreates_the_volume_reruns_migrations_and_waits_for_the_app(tmp_
     cluster = FakeCluster(namespace=NAMESPACE, on_volume_deleted=volume_lost)
     old_claim = cluster.claims[f"data-{STATEFULSET}-0"]["uid"]
     clis = kubectl_fakes(tmp_path, database)
-    proc, remote = run(RESET, tmp_path, cluster, "--context", LOCAL, "--namespace", NAMESPACE,
-                       "--api-url", backend, "--yes", "--timeout", "60", clis=clis)
+    proc, remote = run(
+        RESET,
+        tmp_path,
+        cluster,
+        "--context",
+        LOCAL,
+        "--namespace",
+        NAMESPACE,
+        "--api-url",
+        backend,
+        "--yes",
+        "--timeout",
+        "60",
+        clis=clis,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert cluster.error is None
     assert remote.requests == [], "the current (remote) context was never called"
-    scales = [body["spec"]["replicas"] for method, path, body in cluster.requests
-              if method == "PATCH" and path.endswith(f"/statefulsets/{STATEFULSET}/scale")]
+    scales = [
+        body["spec"]["replicas"]
+        for method, path, body in cluster.requests
+        if method == "PATCH" and path.endswith(f"/statefulsets/{STATEFULSET}/scale")
+    ]
     assert scales == [0, 1]
     assert cluster.paths("DELETE") == [f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/data-{STATEFULSET}-0"]
     assert cluster.claims[f"data-{STATEFULSET}-0"]["uid"] != old_claim, "a fresh claim"
@@ -116,8 +148,16 @@ def test_reset_asks_and_does_nothing_unconfirmed(tmp_path):
 @pytest.mark.parametrize("script", [RESET, SCALE])
 def test_cluster_helpers_refuse_a_remote_context_without_calling_it(tmp_path, script):
     cluster = FakeCluster(namespace=NAMESPACE)
-    proc, remote = run(script, tmp_path, cluster, "--context", REMOTE, "--namespace", NAMESPACE, "--yes"
-                       if script == RESET else "--replicas=2")
+    proc, remote = run(
+        script,
+        tmp_path,
+        cluster,
+        "--context",
+        REMOTE,
+        "--namespace",
+        NAMESPACE,
+        "--yes" if script == RESET else "--replicas=2",
+    )
     assert proc.returncode == 1 and f'kubectl context "{REMOTE}" is not a local cluster' in proc.stdout
     assert cluster.requests == [] and remote.requests == []
 

@@ -1,4 +1,5 @@
 """dev/scale_check.py against the fake Kubernetes API (scale subresource + Endpoints)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,13 +15,20 @@ BACKEND = "taskpilot-ai-backend"
 def run_script(cluster, tmp_path, *args, context="kind-fake"):
     with FakeApiServer(cluster) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context=context)
-        return subprocess.run([sys.executable, str(SCRIPT), "--kubeconfig", str(kubeconfig), "--poll", "0.1", *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), "--kubeconfig", str(kubeconfig), "--poll", "0.1", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def scale_history(cluster):
-    return [body["spec"]["replicas"] for method, path, body in cluster.requests
-            if method == "PATCH" and path.endswith(f"/deployments/{BACKEND}/scale")]
+    return [
+        body["spec"]["replicas"]
+        for method, path, body in cluster.requests
+        if method == "PATCH" and path.endswith(f"/deployments/{BACKEND}/scale")
+    ]
 
 
 def test_scales_to_three_ready_endpoints_and_back(tmp_path):

@@ -1,4 +1,5 @@
 """dev/seed_demo.py against the real backend: creates the demo data once, then is a no-op."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,7 +31,8 @@ def test_seeds_a_demo_user_with_tasks_and_is_idempotent(backend_url):
 
 
 def test_reports_an_unreachable_api_without_a_traceback():
-    result = subprocess.run([sys.executable, str(SCRIPT), "--api-url", closed_port_url()],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--api-url", closed_port_url()], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1 and result.stdout.startswith("seed_demo: FAILED")
     assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 Tests marked `docker` skip with one line when no Docker engine answers; the static checks
 (hadolint, checkov, secrets baseline) always run.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,9 @@ def _docker_skip_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    docker_items = [i for i in items if i.get_closest_marker("docker") and Path(str(i.fspath)).parent == Path(__file__).parent]
+    docker_items = [
+        i for i in items if i.get_closest_marker("docker") and Path(str(i.fspath)).parent == Path(__file__).parent
+    ]
     if docker_items and (reason := _docker_skip_reason()):
         for item in docker_items:
             item.add_marker(pytest.mark.skip(reason=reason))

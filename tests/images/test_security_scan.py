@@ -7,6 +7,7 @@ Layer scan = `docker save` output, only the layers the app adds on top of its ba
     build history): detect-secrets with all plugins. detect-secrets over ~1M lines of vendored
     code takes tens of minutes, hence the split.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ THIRD_PARTY_DIRS = ("opt/venv/", "app/node_modules/")
 
 HIGH_SIGNAL = {
     # a header followed by key material (parsers carry the bare header as a constant, e.g. cryptography)
-    "private key": re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----\r?\n[A-Za-z0-9+/=\r\n]{40}"),
+    "private key": re.compile(
+        rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----\r?\n[A-Za-z0-9+/=\r\n]{40}"
+    ),
     "AWS access key": re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "OpenAI key": re.compile(rb"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"),
     "GitHub token": re.compile(rb"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}"),
@@ -39,7 +42,9 @@ HIGH_SIGNAL = {
     "PyPI token": re.compile(rb"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
     "Google API key": re.compile(rb"\bAIza[0-9A-Za-z_-]{35}\b"),
 }
-CREDENTIAL_FILE = re.compile(r"(^|/)(\.env(\.[\w-]+)?|id_rsa|id_ed25519|id_ecdsa|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.secrets\.baseline|credentials\.json)$")
+CREDENTIAL_FILE = re.compile(
+    r"(^|/)(\.env(\.[\w-]+)?|id_rsa|id_ed25519|id_ecdsa|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.secrets\.baseline|credentials\.json)$"
+)
 ALLOWED_CREDENTIAL_FILES = re.compile(r"(^|/)\.env\.example$")
 # Not handed to detect-secrets (the high-signal patterns above still cover them):
 #  - *.nft.json: Next's file-trace lists, full of content hashes;
@@ -61,7 +66,7 @@ def app_layers(image: str, base: str, workdir: Path) -> tuple[list[Path], dict]:
         diff_ids = config["rootfs"]["diff_ids"]
         assert diff_ids[: len(base_layers)] == base_layers, f"{image} is not built on {base}"
         dirs = []
-        for index, layer_name in enumerate(manifest["Layers"][len(base_layers):]):
+        for index, layer_name in enumerate(manifest["Layers"][len(base_layers) :]):
             target = workdir / f"layer{index}"
             target.mkdir()
             with tarfile.open(fileobj=outer.extractfile(layer_name)) as layer:
@@ -93,9 +98,20 @@ def detect_secrets_scan(paths: list[Path], cwd: Path, extra: tuple[str, ...] = (
     """Run detect-secrets (no network verification); returns its results mapping."""
     if not paths:
         return {}
-    proc = subprocess.run([str(VENV_BIN / "detect-secrets"), "scan", "-n", "--all-files", *extra,
-                           *[str(p.relative_to(cwd)) for p in paths]],
-                          cwd=cwd, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            str(VENV_BIN / "detect-secrets"),
+            "scan",
+            "-n",
+            "--all-files",
+            *extra,
+            *[str(p.relative_to(cwd)) for p in paths],
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)["results"]
 
@@ -103,11 +119,23 @@ def detect_secrets_scan(paths: list[Path], cwd: Path, extra: tuple[str, ...] = (
 def scan_image(image: str, base: str, workdir: Path) -> list[str]:
     layers, config = app_layers(image, base, workdir)
     findings = high_signal_findings(layers)
-    own_files = [p for layer in layers for p in layer.rglob("*")
-                 if p.is_file() and not p.relative_to(layer).as_posix().startswith(THIRD_PARTY_DIRS)]
+    own_files = [
+        p
+        for layer in layers
+        for p in layer.rglob("*")
+        if p.is_file() and not p.relative_to(layer).as_posix().startswith(THIRD_PARTY_DIRS)
+    ]
     config_file = workdir / "image-config.json"
-    config_file.write_text(json.dumps({"env": config["config"].get("Env"), "cmd": config["config"].get("Cmd"),
-                                       "history": [h.get("created_by", "") for h in config.get("history", [])]}, indent=1))
+    config_file.write_text(
+        json.dumps(
+            {
+                "env": config["config"].get("Env"),
+                "cmd": config["config"].get("Cmd"),
+                "history": [h.get("created_by", "") for h in config.get("history", [])],
+            },
+            indent=1,
+        )
+    )
     results = detect_secrets_scan([*own_files, config_file], workdir, ("--exclude-files", DETECT_SECRETS_EXCLUDE))
     findings += [f"{name}:{r['line_number']}: {r['type']}" for name, rs in results.items() for r in rs]
     return findings
@@ -126,13 +154,17 @@ def test_layer_scan_catches_a_planted_secret(backend_image, tmp_path):
     """The scanner above is only worth something if it can fail: plant secrets in one layer."""
     planted = "taskpilot-backend:planted-secret-probe"
     fake_key = "AKIA" + "ABCDEFGHIJKLMNOP"  # split so this source file itself holds no key-shaped string
-    dockerfile = (f"FROM {backend_image}\n"
-                  f"RUN true\n"
-                  f"COPY --chown=1000:1000 settings.py /app/leaky_settings.py\n"
-                  f"COPY dotenv /app/.env\n")
+    dockerfile = (
+        f"FROM {backend_image}\n"
+        f"RUN true\n"
+        f"COPY --chown=1000:1000 settings.py /app/leaky_settings.py\n"
+        f"COPY dotenv /app/.env\n"
+    )
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "Dockerfile").write_text(dockerfile)
-    (tmp_path / "ctx" / "settings.py").write_text(f'aws_access_key_id = "{fake_key}"\npassword = "hunter2-but-longer"\n')
+    (tmp_path / "ctx" / "settings.py").write_text(
+        f'aws_access_key_id = "{fake_key}"\npassword = "hunter2-but-longer"\n'
+    )
     (tmp_path / "ctx" / "dotenv").write_text("JWT_SECRET=not-in-an-image\n")
     try:
         ds.docker("build", "-t", planted, str(tmp_path / "ctx"))
@@ -154,52 +186,93 @@ def test_frontend_uses_no_draft_mode_or_server_actions():
 # ---------------------------------------------------------------- tracked files vs audited baseline
 def repo_files() -> list[str]:
     """Tracked files plus new files that will be tracked (not git-ignored); read-only git."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return sorted(f for f in set(out.split("\0")) if f and f != BASELINE.name and (REPO / f).is_file())
 
 
 def test_repo_files_have_no_unaudited_secrets(tmp_path):
     baseline = json.loads(BASELINE.read_text())
     audited = {(name, r["type"], r["hashed_secret"]): r for name, rs in baseline["results"].items() for r in rs}
-    assert all(r.get("is_secret") is False for r in audited.values()), "baseline has entries not audited as false positives"
+    assert all(r.get("is_secret") is False for r in audited.values()), (
+        "baseline has entries not audited as false positives"
+    )
     scratch = tmp_path / "baseline.json"
     shutil.copy(BASELINE, scratch)  # `scan --baseline` rewrites the file it is given
-    proc = subprocess.run([str(VENV_BIN / "detect-secrets"), "scan", "-n", "--baseline", str(scratch), *repo_files()],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [str(VENV_BIN / "detect-secrets"), "scan", "-n", "--baseline", str(scratch), *repo_files()],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     current = json.loads(scratch.read_text())["results"]
-    new = [f"{name}:{r['line_number']} {r['type']}" for name, rs in current.items() for r in rs
-           if (name, r["type"], r["hashed_secret"]) not in audited]
-    assert new == [], ("unaudited possible secrets (remove them, or audit: dev/audit.sh baseline, "
-                       "then `detect-secrets audit .secrets.baseline`):\n" + "\n".join(new))
+    new = [
+        f"{name}:{r['line_number']} {r['type']}"
+        for name, rs in current.items()
+        for r in rs
+        if (name, r["type"], r["hashed_secret"]) not in audited
+    ]
+    assert new == [], (
+        "unaudited possible secrets (remove them, or audit: dev/audit.sh baseline, "
+        "then `detect-secrets audit .secrets.baseline`):\n" + "\n".join(new)
+    )
 
 
 # ---------------------------------------------------------------- Dockerfile linters
 def test_hadolint_passes_and_every_ignore_is_justified():
-    proc = subprocess.run([str(VENV_BIN / "hadolint"), *map(str, DOCKERFILES)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(VENV_BIN / "hadolint"), *map(str, DOCKERFILES)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for dockerfile in DOCKERFILES:
         lines = dockerfile.read_text().splitlines()
         for number, line in enumerate(lines):
             if "hadolint ignore" in line:
                 reason = lines[number - 1].strip() if number else ""
-                assert reason.startswith("#") and len(reason) > 20, f"{dockerfile.name}:{number + 1}: ignore without a reason above it"
+                assert reason.startswith("#") and len(reason) > 20, (
+                    f"{dockerfile.name}:{number + 1}: ignore without a reason above it"
+                )
 
 
 def test_checkov_dockerfile_checks_pass_or_skips_have_reasons():
     from taskpilot_dev import tools
 
     checkov = tools.checkov_bin()
-    proc = subprocess.run([checkov, "--framework", "dockerfile", "--output", "json", "--quiet", "--skip-download",
-                           *[a for f in DOCKERFILES for a in ("-f", str(f))]],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    proc = subprocess.run(
+        [
+            checkov,
+            "--framework",
+            "dockerfile",
+            "--output",
+            "json",
+            "--quiet",
+            "--skip-download",
+            *[a for f in DOCKERFILES for a in ("-f", str(f))],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     reports = json.loads(proc.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
-    failed = [f"{c['check_id']} {c['file_path']}:{c['file_line_range']}" for r in reports for c in r["results"]["failed_checks"]]
+    failed = [
+        f"{c['check_id']} {c['file_path']}:{c['file_line_range']}"
+        for r in reports
+        for c in r["results"]["failed_checks"]
+    ]
     assert failed == [], "checkov failed checks:\n" + "\n".join(failed)
     passed = sum(r["summary"]["passed"] for r in reports)
     assert passed >= 20, f"checkov ran no real checks: {proc.stdout[:500]} {proc.stderr[-500:]}"
     for r in reports:
         for skipped in r["results"].get("skipped_checks", []):
-            assert len(skipped.get("suppress_comment") or "") > 10, f"checkov skip without reason: {skipped['check_id']}"
+            assert len(skipped.get("suppress_comment") or "") > 10, (
+                f"checkov skip without reason: {skipped['check_id']}"
+            )

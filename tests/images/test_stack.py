@@ -1,12 +1,11 @@
 """The production frontend image serves its pages and static assets in front of the backend image.
 
 Sign-up, tasks and durability through the rendered chart's Services are tests/containers' job."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 import requests
-
 
 pytestmark = pytest.mark.docker
 

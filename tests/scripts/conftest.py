@@ -61,8 +61,11 @@ class Result:
     @property
     def mutations(self) -> list[str]:
         """The calls that change something, as 'tool argv...' strings, in order."""
-        return [" ".join([c["tool"], *c["argv"]]) for c in self.calls
-                if any(word in MUTATING.get(c["tool"], ()) for word in c["argv"])]
+        return [
+            " ".join([c["tool"], *c["argv"]])
+            for c in self.calls
+            if any(word in MUTATING.get(c["tool"], ()) for word in c["argv"])
+        ]
 
     def argvs(self, tool: str | None = None) -> list[list[str]]:
         return [c["argv"] for c in self.calls if tool is None or c["tool"] == tool]
@@ -89,23 +92,31 @@ class CliWorld(FakeCliSet):
             self.state["current_context"] = "prod-eks"
 
     def env(self, extra: dict | None = None) -> dict:
-        return super().env({
-            "PATH": f"{self.bin_dir}{os.pathsep}{self.system_bin}",
-            "HOME": str(self.root / "home"),
-            "VENV_DIR": str(self.root / "venv"),
-            "LANG": "C.UTF-8",
-            "FRONTEND_PORT": "39781",
-            "BACKEND_PORT": "39782",
-            **(extra or {}),
-        })
+        return super().env(
+            {
+                "PATH": f"{self.bin_dir}{os.pathsep}{self.system_bin}",
+                "HOME": str(self.root / "home"),
+                "VENV_DIR": str(self.root / "venv"),
+                "LANG": "C.UTF-8",
+                "FRONTEND_PORT": "39781",
+                "BACKEND_PORT": "39782",
+                **(extra or {}),
+            }
+        )
 
-    def run(self, script: str, *args: str, env: dict | None = None, input: str | None = None,
-            timeout: float = 60) -> Result:
+    def run(
+        self, script: str, *args: str, env: dict | None = None, input: str | None = None, timeout: float = 60
+    ) -> Result:
         (self.root / "home").mkdir(exist_ok=True)
         self.save()
         completed = subprocess.run(
-            [str(REPO_ROOT / script), *args], cwd=REPO_ROOT, env=self.env(env), input=input,
-            capture_output=True, text=True, timeout=timeout,
+            [str(REPO_ROOT / script), *args],
+            cwd=REPO_ROOT,
+            env=self.env(env),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr, self.calls(), self.load())
 
@@ -113,5 +124,3 @@ class CliWorld(FakeCliSet):
 @pytest.fixture
 def world(tmp_path, system_bin) -> CliWorld:
     return CliWorld(tmp_path, system_bin)
-
-

@@ -38,6 +38,13 @@ def test_relative_links_resolve(guide):
 
 def test_troubleshooting_covers_the_known_traps():
     text = (REPO_ROOT / "docs" / "troubleshooting.md").read_text()
-    for topic in ("ErrImageNeverPull", "ImagePullBackOff", "minikube tunnel", "Port-forward drops",
-                  "PGDATA", "SSE buffering", "tilt doctor"):
+    for topic in (
+        "ErrImageNeverPull",
+        "ImagePullBackOff",
+        "minikube tunnel",
+        "Port-forward drops",
+        "PGDATA",
+        "SSE buffering",
+        "tilt doctor",
+    ):
         assert topic in text, topic

@@ -16,8 +16,13 @@ CHART = REPO_ROOT / "helm" / "taskpilot-ai"
 
 
 def common_sh(expression: str) -> str:
-    return subprocess.run(["bash", "-c", f"source dev/lib/common.sh && {expression}"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["bash", "-c", f"source dev/lib/common.sh && {expression}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 # ---- version floors ------------------------------------------------------------------------------
@@ -37,11 +42,14 @@ def test_the_setup_guide_states_the_same_floors():
         assert f"| {name} | {floor} |" in guide, f"docs/kubernetes-setup.md: {name} minimum is not {floor}"
 
 
-@pytest.mark.parametrize("tool,too_old,floor", [
-    ("minikube", "v1.32.0", "1.33.0"),  # defaults to Kubernetes 1.28
-    ("helm", "v3.14.4", "3.15.0"),      # helm template assumes Kubernetes 1.29: the chart refuses to render
-    ("kubectl", "v1.28.9", "1.29.0"),   # outside the version skew of a 1.30 API server
-])
+@pytest.mark.parametrize(
+    "tool,too_old,floor",
+    [
+        ("minikube", "v1.32.0", "1.33.0"),  # defaults to Kubernetes 1.28
+        ("helm", "v3.14.4", "3.15.0"),  # helm template assumes Kubernetes 1.29: the chart refuses to render
+        ("kubectl", "v1.28.9", "1.29.0"),  # outside the version skew of a 1.30 API server
+    ],
+)
 def test_tools_below_what_the_chart_needs_are_refused_up_front(world, tool, too_old, floor):
     world.state["versions"] = {tool: too_old}
     result = world.run("setup.sh")
@@ -89,8 +97,17 @@ def test_no_tilt_after_tilt_up_says_what_to_run_and_then_works(world):
     assert not any(m.startswith(("docker build", "helm")) for m in refused.mutations), "nothing built or installed"
 
     # what real Helm would have said without the check: it cannot adopt Tilt's objects
-    helm = world.run(str(world.bin_dir / "helm"), "--kube-context", "minikube", "upgrade", "--install",
-                     "taskpilot-ai", "helm/taskpilot-ai", "-n", "taskpilot")
+    helm = world.run(
+        str(world.bin_dir / "helm"),
+        "--kube-context",
+        "minikube",
+        "upgrade",
+        "--install",
+        "taskpilot-ai",
+        "helm/taskpilot-ai",
+        "-n",
+        "taskpilot",
+    )
     assert helm.returncode == 1 and "invalid ownership metadata" in helm.stderr
 
     assert world.run(str(world.bin_dir / "tilt"), "down", "--context", "minikube").returncode == 0
@@ -107,8 +124,9 @@ def test_tilt_after_no_tilt_says_what_to_run_and_then_works(world):
     assert "    helm --kube-context minikube uninstall taskpilot-ai -n taskpilot\n" in refused.stderr
     assert not any(m.startswith("tilt") for m in refused.mutations)
 
-    uninstall = world.run(str(world.bin_dir / "helm"), "--kube-context", "minikube", "uninstall", "taskpilot-ai",
-                          "-n", "taskpilot")
+    uninstall = world.run(
+        str(world.bin_dir / "helm"), "--kube-context", "minikube", "uninstall", "taskpilot-ai", "-n", "taskpilot"
+    )
     assert uninstall.returncode == 0
     switched = world.run("setup.sh")
     assert switched.returncode == 0, switched.output
@@ -140,6 +158,11 @@ def test_readme_plain_helm_install_loads_exactly_the_images_the_default_values_d
     # the images the chart's default render runs (real helm template) are exactly those built and loaded
     # (helm install looks the cluster up and generates the secrets; helm template is given them)
     secrets = ("secrets.jwtSecret=" + "j" * 40, "secrets.databasePassword=test-db-password")
-    deployed = {c["image"] for doc in render_chart(set_values=secrets) if doc["kind"] in ("Deployment", "Job")
-                for c in doc["spec"]["template"]["spec"]["containers"] if c["image"].startswith("taskpilot-")}
+    deployed = {
+        c["image"]
+        for doc in render_chart(set_values=secrets)
+        if doc["kind"] in ("Deployment", "Job")
+        for c in doc["spec"]["template"]["spec"]["containers"]
+        if c["image"].startswith("taskpilot-")
+    }
     assert deployed and deployed == set(result.state["built_images"]) == set(result.state["loaded_images"])

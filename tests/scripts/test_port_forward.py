@@ -44,8 +44,16 @@ def start_in_a_terminal(argv, env):
     default SIGINT disposition. A test runner started in the background (CI, `cmd &`, nohup) ignores
     SIGINT, and an ignored signal is inherited: bash then cannot trap INT at all ("signals ignored upon
     entry to the shell cannot be trapped"), so Ctrl-C would be lost whatever the script does."""
-    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            process_group=0, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 @pytest.fixture(params=["default", "ignored"])

@@ -5,13 +5,16 @@ import pytest
 CLUSTER_TOOLS = ("kubectl", "helm", "minikube")
 
 
-@pytest.mark.parametrize(("tool", "hint"), [
-    ("minikube", "brew install minikube"),
-    ("kubectl", "brew install kubectl"),
-    ("helm", "brew install helm"),
-    ("tilt", "brew install tilt"),
-    ("docker", "https://docs.docker.com/engine/install/"),
-])
+@pytest.mark.parametrize(
+    ("tool", "hint"),
+    [
+        ("minikube", "brew install minikube"),
+        ("kubectl", "brew install kubectl"),
+        ("helm", "brew install helm"),
+        ("tilt", "brew install tilt"),
+        ("docker", "https://docs.docker.com/engine/install/"),
+    ],
+)
 def test_missing_tool_is_named_with_linux_and_macos_install_hint(world, tool, hint):
     world.remove_tool(tool)
     result = world.run("setup.sh")
@@ -42,19 +45,27 @@ def assert_only_minikube_touched(result):
     for call in result.calls:
         if call["tool"] in ("kubectl", "helm") and call["argv"][:1] not in (["version"], ["config"]):
             assert call["context"] == "minikube", call
-    flag_free = [c for c in result.calls if c["tool"] in ("kubectl", "helm")
-                 and c["argv"][:1] not in (["version"], ["config"])
-                 and "--context" not in c["argv"] and "--kube-context" not in c["argv"]]
+    flag_free = [
+        c
+        for c in result.calls
+        if c["tool"] in ("kubectl", "helm")
+        and c["argv"][:1] not in (["version"], ["config"])
+        and "--context" not in c["argv"]
+        and "--kube-context" not in c["argv"]
+    ]
     assert flag_free == [], "every cluster call must pin the minikube context explicitly"
 
 
-@pytest.mark.parametrize("script, args", [
-    ("setup.sh", ()),
-    ("setup.sh", ("--no-tilt", "--no-port-forward")),
-    ("setup-minikube.sh", ()),
-    ("cleanup.sh", ()),
-    ("cleanup.sh", ("--stop",)),
-])
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("setup.sh", ()),
+        ("setup.sh", ("--no-tilt", "--no-port-forward")),
+        ("setup-minikube.sh", ()),
+        ("cleanup.sh", ()),
+        ("cleanup.sh", ("--stop",)),
+    ],
+)
 def test_production_current_context_is_never_touched(world, script, args):
     # the Tilt path refuses to run over a Helm release (test_install_paths), so it starts without one
     world.running_minikube(release=(script, args) != ("setup.sh", ()), namespace=True)

@@ -29,8 +29,9 @@ def shellcheck_bin() -> str:
 
 def test_shellcheck_clean():
     files = [str(REPO_ROOT / s) for s in SCRIPTS] + [str(p) for p in (*LIBRARIES, *TOOLING)]
-    result = subprocess.run([shellcheck_bin(), "-x", "--severity=style", *files], cwd=REPO_ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [shellcheck_bin(), "-x", "--severity=style", *files], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -35,9 +35,11 @@ def test_no_tilt_path_builds_loads_installs_waits(world):
     result = world.run("setup.sh", "--no-tilt", "--no-port-forward", env={"IMAGE_TAG": "t1"})
     assert result.returncode == 0, result.output
     values = "--values helm/taskpilot-ai/values.yaml --values helm/taskpilot-ai/values-dev.yaml"
-    images = ("--set frontend.image.repository=taskpilot-frontend --set frontend.image.tag=t1 "
-              "--set frontend.image.pullPolicy=Never --set backend.image.repository=taskpilot-backend "
-              "--set backend.image.tag=t1 --set backend.image.pullPolicy=Never")
+    images = (
+        "--set frontend.image.repository=taskpilot-frontend --set frontend.image.tag=t1 "
+        "--set frontend.image.pullPolicy=Never --set backend.image.repository=taskpilot-backend "
+        "--set backend.image.tag=t1 --set backend.image.pullPolicy=Never"
+    )
     assert result.mutations == [
         *CLUSTER_START,
         *venv_steps(world),
@@ -46,11 +48,18 @@ def test_no_tilt_path_builds_loads_installs_waits(world):
         "minikube image load -p minikube taskpilot-frontend:t1",
         "minikube image load -p minikube taskpilot-backend:t1",
         f"helm --kube-context minikube upgrade --install taskpilot-ai helm/taskpilot-ai --namespace taskpilot {values} {images} --timeout 10m",
-        *[f"kubectl --context minikube rollout status {workload} -n taskpilot --timeout=300s"
-          for workload in ("statefulset/taskpilot-ai-postgresql", "deployment/taskpilot-ai-backend",
-                           "deployment/taskpilot-ai-frontend")],
-        *[f"kubectl --context minikube wait --for=condition=ready pod -l app=taskpilot-{app} -n taskpilot --timeout=300s"
-          for app in ("postgresql", "backend", "frontend")],
+        *[
+            f"kubectl --context minikube rollout status {workload} -n taskpilot --timeout=300s"
+            for workload in (
+                "statefulset/taskpilot-ai-postgresql",
+                "deployment/taskpilot-ai-backend",
+                "deployment/taskpilot-ai-frontend",
+            )
+        ],
+        *[
+            f"kubectl --context minikube wait --for=condition=ready pod -l app=taskpilot-{app} -n taskpilot --timeout=300s"
+            for app in ("postgresql", "backend", "frontend")
+        ],
     ]
     assert "tilt" not in {c["tool"] for c in result.calls}
     assert result.state["contexts"]["minikube"]["releases"] == {"taskpilot/taskpilot-ai": "helm/taskpilot-ai"}
@@ -91,10 +100,20 @@ def test_stopped_cluster_is_started(world):
 
 
 def test_resources_are_overridable_by_env(world):
-    result = world.run("setup-minikube.sh", env={"MINIKUBE_CPUS": "2", "MINIKUBE_MEMORY": "4096",
-                                                  "MINIKUBE_DRIVER": "docker", "MINIKUBE_K8S_VERSION": "v1.30.0"})
+    result = world.run(
+        "setup-minikube.sh",
+        env={
+            "MINIKUBE_CPUS": "2",
+            "MINIKUBE_MEMORY": "4096",
+            "MINIKUBE_DRIVER": "docker",
+            "MINIKUBE_K8S_VERSION": "v1.30.0",
+        },
+    )
     assert result.returncode == 0, result.output
-    assert result.mutations[0] == "minikube start -p minikube --cpus 2 --memory 4096 --driver docker --kubernetes-version v1.30.0"
+    assert (
+        result.mutations[0]
+        == "minikube start -p minikube --cpus 2 --memory 4096 --driver docker --kubernetes-version v1.30.0"
+    )
 
 
 def test_small_host_is_refused_politely_before_starting(world):

@@ -5,25 +5,26 @@ What this proves and nothing else does: the Tiltfile's wiring — which images a
 labels, resource dependencies, tilt up vs tilt ci behaviour of the checks, buttons, flags, the
 context guard and personal settings. How the pods then behave (writable app dirs, hardened prod
 pods, volumes, probes) is proven by running the rendered chart as containers, not here."""
+
 from __future__ import annotations
 
 import re
 import shutil
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
-
-from taskpilot_dev.paths import REPO_ROOT
 from tilt_api import FallBackOn, Run, Sync, TiltfileError
 from tilt_model import TRIGGER_MODE_AUTO, TRIGGER_MODE_MANUAL, ConfigHelp, TiltModel, containers
+
+from taskpilot_dev.paths import REPO_ROOT
 
 REPO = REPO_ROOT
 TILTFILE = REPO / "Tiltfile"
 APP_IMAGES = {"taskpilot-backend": "backend", "taskpilot-frontend": "frontend"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _evaluate(subcommand: str, args: tuple, context: str):
     model = TiltModel(TILTFILE, subcommand=subcommand, args=list(args), context=context, env={}).load()
     return model, model.resources()
@@ -89,12 +90,15 @@ def test_live_update_steps_are_valid_and_sync_into_the_app_dir(ref):
     syncs = [s for s in steps if isinstance(s, Sync)]
     app_dir = str(REPO / APP_IMAGES[ref])
     assert [(s.local_path.rstrip("/"), s.remote_path.rstrip("/")) for s in syncs] == [(app_dir, "/app")]
-    workdirs = [ln.split()[1] for ln in dockerfile_stage(build["dockerfile"], "dev") if ln.upper().startswith("WORKDIR")]
+    workdirs = [
+        ln.split()[1] for ln in dockerfile_stage(build["dockerfile"], "dev") if ln.upper().startswith("WORKDIR")
+    ]
     assert workdirs[-1] == "/app", "sync target must be the dev image's working directory"
     runs = [s for s in steps if isinstance(s, Run)]
     rebuilds = [f for s in steps if isinstance(s, FallBackOn) for f in s.files]
-    assert runs or any(Path(f).name in ("package.json", "requirements.txt") for f in rebuilds), \
+    assert runs or any(Path(f).name in ("package.json", "requirements.txt") for f in rebuilds), (
         "a dependency manifest change must re-install (run step) or rebuild (fall_back_on)"
+    )
     for step in runs:
         assert step.triggers, "a run without trigger would run on every edit"
         for trigger in step.triggers:
@@ -216,7 +220,9 @@ def test_under_tilt_ci_every_check_runs_automatically_and_e2e_runs_last():
     e2e = resources["e2e"].local
     assert e2e["cmd"][1:4] == ["-m", "pytest", "tests/e2e"]
     # the suite targets the forwards and must not silently skip its cluster tests
-    assert e2e["env"]["E2E_API_URL"] == "http://localhost:8000" and e2e["env"]["E2E_BASE_URL"] == "http://localhost:3000"
+    assert (
+        e2e["env"]["E2E_API_URL"] == "http://localhost:8000" and e2e["env"]["E2E_BASE_URL"] == "http://localhost:3000"
+    )
     assert e2e["env"]["E2E_REQUIRE_CLUSTER"] == "1" and e2e["env"]["E2E_NAMESPACE"] == "taskpilot"
     assert e2e["env"]["E2E_INSIDE_TILT"] == "1"  # the tilt down/up cycle test must not take its own Tilt down
 
@@ -272,7 +278,9 @@ def test_no_frontend_drops_the_frontend_build_workload_forward_and_browser_tests
     model, resources = tilt("up", "--no-frontend")
     assert set(builds(model)) == {"taskpilot-backend"}
     assert "frontend" not in resources and "e2e" not in resources
-    assert not any("frontend" in o["metadata"]["name"] for o in model.k8s_objects if o["kind"] in ("Deployment", "Service"))
+    assert not any(
+        "frontend" in o["metadata"]["name"] for o in model.k8s_objects if o["kind"] in ("Deployment", "Service")
+    )
     assert all(p.local_port != 3000 for r in resources.values() for p in r.port_forwards)
     health = resources["health-check"]
     assert "--skip-frontend" in health.local["cmd"] and health.resource_deps == ["backend"]
@@ -284,8 +292,10 @@ def test_prod_images_builds_the_final_stages_without_live_update():
         assert builds(model)[ref]["target"] == "" and builds(model)[ref]["live_update"] == []
     (argv,) = model.helm_calls
     sets = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--set"]
-    assert {"backend.securityContext.readOnlyRootFilesystem=true",
-            "frontend.securityContext.readOnlyRootFilesystem=true"} <= set(sets), "prod stages run hardened"
+    assert {
+        "backend.securityContext.readOnlyRootFilesystem=true",
+        "frontend.securityContext.readOnlyRootFilesystem=true",
+    } <= set(sets), "prod stages run hardened"
 
 
 # ---- the context guard -----------------------------------------------------------------------
@@ -319,6 +329,7 @@ def test_tilt_settings_can_allow_an_extra_dev_context(tmp_path):
     (tmp_path / "tilt-settings.yaml").write_text("allowed_contexts: [team-dev]\nhelm_set: [backend.replicas=2]\n")
     model = TiltModel(tmp_path / "Tiltfile", context="team-dev", env={}).load()
     assert model.allowed_contexts == ["team-dev"]
-    (backend,) = [o for o in model.k8s_objects
-                  if o["kind"] == "Deployment" and o["metadata"]["name"] == "taskpilot-ai-backend"]
+    (backend,) = [
+        o for o in model.k8s_objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "taskpilot-ai-backend"
+    ]
     assert backend["spec"]["replicas"] == 2

@@ -1,4 +1,5 @@
 """The Tiltfile's --debug flags, the context/namespace every cluster helper gets, the cold-start figure."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-
+from test_tiltfile import REPO, TILTFILE, builds, tilt
 from tilt_api import Sync, TiltfileError
 from tilt_model import ConfigHelp, TiltModel, containers
-from test_tiltfile import REPO, TILTFILE, builds, tilt
 
 DEBUG_PORTS = {5678: ("backend", "debugpy"), 9229: ("frontend", "inspector")}
 
@@ -19,7 +19,9 @@ def forwards(resources):
 
 
 def container_ports(resource):
-    return {p["containerPort"]: p.get("name") for o in resource.objects for c in containers(o) for p in c.get("ports", [])}
+    return {
+        p["containerPort"]: p.get("name") for o in resource.objects for c in containers(o) for p in c.get("ports", [])
+    }
 
 
 # ---- --debug / --debug-wait ------------------------------------------------------------------
@@ -68,10 +70,13 @@ def test_debug_refuses_the_prod_images_which_have_no_debugger():
 # ---- context and namespace -------------------------------------------------------------------
 def cluster_commands(model):
     """argv of every button and local resource that reaches the cluster (not just the forwards)."""
-    commands = {"btn:" + name[len("btn-"):]: cmd["args"] for name, cmd in model.cmds.items()}
+    commands = {"btn:" + name[len("btn-") :]: cmd["args"] for name, cmd in model.cmds.items()}
     commands.update({name: lr["cmd"] for name, lr in model.local_resources.items()})
-    return {name: argv for name, argv in commands.items()
-            if any(word in " ".join(argv) for word in ("kubectl", "_check.py", "reset_database"))}
+    return {
+        name: argv
+        for name, argv in commands.items()
+        if any(word in " ".join(argv) for word in ("kubectl", "_check.py", "reset_database"))
+    }
 
 
 def option(argv, name):
@@ -83,8 +88,13 @@ def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(contex
     """Tilt deploys to `context` (tilt up --context ...), whatever kubectl's current context is."""
     model, resources = tilt("up", context=context)
     commands = cluster_commands(model)
-    assert {"btn:persistence-check", "btn:reset-database", "btn:scale-check", "btn:psql",
-            "db-persistence-check"} <= set(commands)
+    assert {
+        "btn:persistence-check",
+        "btn:reset-database",
+        "btn:scale-check",
+        "btn:psql",
+        "db-persistence-check",
+    } <= set(commands)
     for name, argv in commands.items():
         if name == "btn:psql":  # sh -c SCRIPT $0 $1 $2: the script uses "$1"/"$2", never the current context
             assert argv[-2:] == [context, "taskpilot"] and 'kubectl --context "$1" exec -n "$2"' in argv[2]
@@ -98,8 +108,9 @@ def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(contex
 def test_the_helpers_accept_what_the_tiltfile_passes(script):
     model, _ = tilt("up", context="kind-taskpilot")
     argv = next(a for a in cluster_commands(model).values() if a[1:2] == [f"dev/{script}"])
-    usage = subprocess.run([sys.executable, str(REPO / "dev" / script), "--help"],
-                           capture_output=True, text=True, cwd=REPO, check=True).stdout
+    usage = subprocess.run(
+        [sys.executable, str(REPO / "dev" / script), "--help"], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout
     for flag in (a for a in argv[2:] if a.startswith("--")):
         assert flag in usage, f"{script} does not accept {flag}"
 
@@ -128,11 +139,14 @@ def test_reset_database_button_confirms_first_and_waits_for_the_app():
 
 
 # ---- cold start --------------------------------------------------------------------------------
-@pytest.mark.parametrize("subcommand,args,after", [
-    ("up", (), ["health-check"]),
-    ("ci", (), ["e2e"]),
-    ("ci", ("--no-frontend",), ["db-persistence-check"]),
-])
+@pytest.mark.parametrize(
+    "subcommand,args,after",
+    [
+        ("up", (), ["health-check"]),
+        ("ci", (), ["e2e"]),
+        ("ci", ("--no-frontend",), ["db-persistence-check"]),
+    ],
+)
 def test_cold_start_is_measured_after_the_last_automatic_check(subcommand, args, after):
     _, resources = tilt(subcommand, *args)
     cold = resources["cold-start"]

@@ -7,11 +7,11 @@
   labels and deps are applied; every docker_build ref is injected where a container uses it;
 - resource_deps must name existing resources and form a DAG.
 """
+
 from __future__ import annotations
 
 from tilt_api import Link, PortForward, TiltfileError
-from tilt_model import (LABEL_RE, TRIGGER_MODE_AUTO, WORKLOAD_KINDS, Resource, image_name, listify,
-                        containers)
+from tilt_model import LABEL_RE, TRIGGER_MODE_AUTO, WORKLOAD_KINDS, Resource, containers, image_name, listify
 
 
 def _matches_selector(selector: str, obj: dict) -> bool:
@@ -42,9 +42,11 @@ def _parse_port_forward(pf) -> PortForward:
     parts = pf.split(":")
     if not all(p.isdigit() for p in parts[-2:]) or len(parts) > 3:
         raise TiltfileError(f"k8s_resource: invalid port forward {pf!r}")
-    return PortForward(int(parts[-2]) if len(parts) > 1 else int(parts[0]),
-                       int(parts[-1]) if len(parts) > 1 else None,
-                       host=parts[0] if len(parts) == 3 else None)
+    return PortForward(
+        int(parts[-2]) if len(parts) > 1 else int(parts[0]),
+        int(parts[-1]) if len(parts) > 1 else None,
+        host=parts[0] if len(parts) == 3 else None,
+    )
 
 
 def _check_labels(owner: str, labels: list[str]) -> None:
@@ -79,8 +81,9 @@ def assemble(model) -> dict[str, Resource]:
         workload, new_name = call["workload"], call["new_name"]
         if workload:
             if workload not in resources:
-                raise TiltfileError(f'k8s_resource: no workload found with name "{workload}"; '
-                                    f"known: {sorted(resources)}")
+                raise TiltfileError(
+                    f'k8s_resource: no workload found with name "{workload}"; known: {sorted(resources)}'
+                )
             res = resources.pop(workload)
         else:
             if not (new_name and call["objects"]):
@@ -115,9 +118,16 @@ def assemble(model) -> dict[str, Resource]:
             raise TiltfileError(f"local_resource {name!r} collides with a Kubernetes resource")
         labels = listify(lr["labels"])
         _check_labels(f"local_resource {name}", labels)
-        resources[name] = Resource(name, "local", links=listify(lr["links"]), labels=labels,
-                                   resource_deps=lr["resource_deps"], auto_init=lr["auto_init"],
-                                   trigger_mode=lr["trigger_mode"] or TRIGGER_MODE_AUTO, local=lr)
+        resources[name] = Resource(
+            name,
+            "local",
+            links=listify(lr["links"]),
+            labels=labels,
+            resource_deps=lr["resource_deps"],
+            auto_init=lr["auto_init"],
+            trigger_mode=lr["trigger_mode"] or TRIGGER_MODE_AUTO,
+            local=lr,
+        )
 
     for build in model.docker_builds:  # image injection
         for res in resources.values():

@@ -6,6 +6,7 @@ then assembles resources the way Tilt does (one per workload, Services attached 
 `k8s_resource` renames/groupings, image injection, resource_deps). `helm()` runs real
 `helm template` through dev/tools.py, with Tilt's filter for chart test templates.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,18 +18,30 @@ from pathlib import Path
 
 import starlark as sl
 import yaml
+from tilt_api import (
+    SIGNATURES,
+    ApiObject,
+    Blob,
+    FallBackOn,
+    InitialSync,
+    Link,
+    PortForward,
+    RestartContainer,
+    Run,
+    Sync,
+    TiltfileError,
+    TriggerMode,
+    bind,
+)
+from tilt_modules import ConfigHelp, ModuleBuiltins
 
 from taskpilot_dev import tools
-from tilt_modules import ConfigHelp, ModuleBuiltins
-from tilt_api import (SIGNATURES, ApiObject, Blob, FallBackOn, InitialSync, Link, PortForward,
-                      RestartContainer, Run, Sync, TiltfileError, TriggerMode, bind)
 
 TRIGGER_MODE_AUTO = TriggerMode("auto")
 TRIGGER_MODE_MANUAL = TriggerMode("manual")
 HELM_TEST_SOURCE = re.compile(r"^# Source: .*/tests/", re.M)  # internal/tiltfile/helm.go
 LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-GLOBALS = sl.Globals.extended_by([sl.LibraryExtension.StructType, sl.LibraryExtension.Print,
-                                  sl.LibraryExtension.Json])
+GLOBALS = sl.Globals.extended_by([sl.LibraryExtension.StructType, sl.LibraryExtension.Print, sl.LibraryExtension.Json])
 PRELUDE = """
 config = struct(define_bool=_config_define_bool, define_string=_config_define_string,
                 define_string_list=_config_define_string_list, parse=_config_parse,
@@ -75,7 +88,7 @@ def image_name(ref: str) -> str:
         name = name.rsplit(":", 1)[0]
     for prefix in ("docker.io/library/", "docker.io/"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     return name
 
 
@@ -93,15 +106,29 @@ def containers(obj: dict) -> list[dict]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
 
 
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
-                  "ReplicationController"}
+WORKLOAD_KINDS = {
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "ReplicationController",
+}
 
 
 class TiltModel(ModuleBuiltins):
     """One Tiltfile execution: `TiltModel(path, subcommand='up', args=[...], context='minikube').load()`."""
 
-    def __init__(self, tiltfile: str | Path, subcommand: str = "up", args: list[str] | None = None,
-                 context: str = "minikube", env: dict | None = None):
+    def __init__(
+        self,
+        tiltfile: str | Path,
+        subcommand: str = "up",
+        args: list[str] | None = None,
+        context: str = "minikube",
+        env: dict | None = None,
+    ):
         self.tiltfile = Path(tiltfile).resolve()
         self.main_dir = self.tiltfile.parent
         self.subcommand, self.args, self.context = subcommand, list(args or []), context
@@ -122,7 +149,7 @@ class TiltModel(ModuleBuiltins):
         self._last_error: TiltfileError | None = None
 
     # ---- evaluation ------------------------------------------------------------------------
-    def load(self) -> "TiltModel":
+    def load(self) -> TiltModel:
         """Execute the Tiltfile; a Starlark error or fail() becomes TiltfileError."""
         try:
             self._exec(self.tiltfile)
@@ -157,8 +184,17 @@ class TiltModel(ModuleBuiltins):
     def _install_builtins(self, module: sl.Module, path: Path) -> None:
         for name in SIGNATURES:
             attr = "_b_" + name.replace(".", "_")
-            target = ("_" + name.replace("config.", "config_").replace("os.path.", "os_path_")
-                      .replace("os.", "os_").replace("v1alpha1.", "v1_")) if "." in name else name
+            target = (
+                (
+                    "_"
+                    + name.replace("config.", "config_")
+                    .replace("os.path.", "os_path_")
+                    .replace("os.", "os_")
+                    .replace("v1alpha1.", "v1_")
+                )
+                if "." in name
+                else name
+            )
             module.add_callable(target, self._checked(name, getattr(self, attr)))
         module["TRIGGER_MODE_AUTO"] = _opaque(TRIGGER_MODE_AUTO)
         module["TRIGGER_MODE_MANUAL"] = _opaque(TRIGGER_MODE_MANUAL)
@@ -177,8 +213,26 @@ class TiltModel(ModuleBuiltins):
             except TiltfileError as err:
                 self._last_error = err
                 raise
-            return _opaque(result) if isinstance(result, (Blob, TriggerMode, Sync, Run, FallBackOn, InitialSync,
-                                                          RestartContainer, PortForward, Link, ApiObject)) else result
+            return (
+                _opaque(result)
+                if isinstance(
+                    result,
+                    (
+                        Blob,
+                        TriggerMode,
+                        Sync,
+                        Run,
+                        FallBackOn,
+                        InitialSync,
+                        RestartContainer,
+                        PortForward,
+                        Link,
+                        ApiObject,
+                    ),
+                )
+                else result
+            )
+
         return call
 
     def _abs(self, path: str) -> str:
@@ -195,8 +249,9 @@ class TiltModel(ModuleBuiltins):
         if any(image_name(b["ref"]) == image_name(a["ref"]) for b in self.docker_builds):
             raise TiltfileError(f"Image for ref {a['ref']!r} has already been defined")
         self._validate_live_update(a["live_update"], context)
-        self.docker_builds.append(dict(a, context=context, dockerfile=dockerfile,
-                                       only=listify(a["only"]), ignore=listify(a["ignore"])))
+        self.docker_builds.append(
+            dict(a, context=context, dockerfile=dockerfile, only=listify(a["only"]), ignore=listify(a["ignore"]))
+        )
 
     def _validate_live_update(self, steps, context):
         """Tilt's live_update ordering rules (internal/tiltfile/live_update.go)."""
@@ -205,8 +260,10 @@ class TiltModel(ModuleBuiltins):
         for step in steps:
             rank = order[type(step)]
             if rank < phase or (rank == 0 and phase == 0 and step is not steps[0]):
-                raise TiltfileError(f"live_update: {type(step).__name__} step is out of order "
-                                    "(initial_sync, fall_back_on, sync, run, restart_container)")
+                raise TiltfileError(
+                    f"live_update: {type(step).__name__} step is out of order "
+                    "(initial_sync, fall_back_on, sync, run, restart_container)"
+                )
             phase = rank
             if isinstance(step, RestartContainer):
                 raise TiltfileError("live_update: restart_container() is only for Docker Compose resources")
@@ -240,8 +297,9 @@ class TiltModel(ModuleBuiltins):
             for obj in self._decode_stream(text):
                 key = (obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace", ""))
                 if not allow_duplicates and any(
-                        (o["kind"], o["metadata"]["name"], o["metadata"].get("namespace", "")) == key
-                        for o in self.k8s_objects):
+                    (o["kind"], o["metadata"]["name"], o["metadata"].get("namespace", "")) == key
+                    for o in self.k8s_objects
+                ):
                     raise TiltfileError(f"k8s_yaml: duplicate resource {key}")
                 self.k8s_objects.append(obj)
 
@@ -346,13 +404,15 @@ class TiltModel(ModuleBuiltins):
         self.warnings.append(msg)
 
     def _b_local(self, **a):
-        raise TiltfileError("local(): the TaskPilot Tiltfile must not shell out at load time "
-                            "(use k8s_context() and friends)")
+        raise TiltfileError(
+            "local(): the TaskPilot Tiltfile must not shell out at load time (use k8s_context() and friends)"
+        )
 
     # ---- assembly (what Tilt does after the Tiltfile ran) ----------------------------------------
     def resources(self) -> dict[str, Resource]:
         """Tilt's resource assembly; raises TiltfileError where Tilt would refuse the Tiltfile."""
         from tilt_assembly import assemble
+
         return assemble(self)
 
 

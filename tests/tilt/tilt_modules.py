@@ -3,6 +3,7 @@
 Signatures: tilt_api.SIGNATURES ("config.*", "os.*", "v1alpha1.*"), from tilt-dev/tilt
 internal/tiltfile/api/{config,os,v1alpha1}/__init__.py.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """The toolkit's cluster code against the fake Kubernetes API and the fake kubectl/helm."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -26,8 +26,12 @@ def clis(tmp_path, api_server, monkeypatch):
     clis = FakeCliSet(tmp_path / "clis", tools=("kubectl", "helm"))
     clis.running_minikube(release=True)
     clis.state["api_server"] = api_server.url
-    clis.state["dns"] = {name: f"10.96.0.{i + 10}" for i, name in enumerate(
-        [*api_server.cluster.services, *(f"{s}.taskpilot.svc.cluster.local" for s in api_server.cluster.services)])}
+    clis.state["dns"] = {
+        name: f"10.96.0.{i + 10}"
+        for i, name in enumerate(
+            [*api_server.cluster.services, *(f"{s}.taskpilot.svc.cluster.local" for s in api_server.cluster.services)]
+        )
+    }
     clis.save()
     for name, value in clis.env().items():
         monkeypatch.setenv(name, value)
@@ -36,6 +40,10 @@ def clis(tmp_path, api_server, monkeypatch):
 
 @pytest.fixture
 def kube(api_server, clis):
-    return ClusterApi(api_server.api_client(), context="minikube", namespace="taskpilot",
-                      kubectl=clis.path("kubectl"), helm=clis.path("helm"))
-
+    return ClusterApi(
+        api_server.api_client(),
+        context="minikube",
+        namespace="taskpilot",
+        kubectl=clis.path("kubectl"),
+        helm=clis.path("helm"),
+    )

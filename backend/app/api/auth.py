@@ -71,8 +71,12 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
         user = await auth_service.authenticate(
-            session, request.app.state.password_hashing, LoginLimits.from_settings(request.app.state.settings),
-            email=body.email, password=body.password, client=request.client.host if request.client else "unknown",
+            session,
+            request.app.state.password_hashing,
+            LoginLimits.from_settings(request.app.state.settings),
+            email=body.email,
+            password=body.password,
+            client=request.client.host if request.client else "unknown",
         )
     except TooManyFailures as error:
         raise _too_many("Too many failed logins; try again later", error.retry_after) from None

@@ -1,4 +1,5 @@
 """POST /api/chat: one assistant turn (AI model when OPENAI_API_KEY is set, offline interpreter otherwise)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,6 +22,7 @@ def turn_in_progress(busy: TurnInProgress) -> HTTPException:
     return HTTPException(
         status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
     )
+
 
 ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
 
@@ -48,8 +50,16 @@ class ChatResponse(BaseModel):
     "/chat",
     response_model=ChatResponse,
     responses=error_responses(
-        400, 401, 403, 404, 415, 422, 429, 503,
-        s404="No such conversation for this user", s429="Another assistant turn of this user is still running",
+        400,
+        401,
+        403,
+        404,
+        415,
+        422,
+        429,
+        503,
+        s404="No such conversation for this user",
+        s429="Another assistant turn of this user is still running",
     ),
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:

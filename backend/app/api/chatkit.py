@@ -1,4 +1,5 @@
 """POST /api/chatkit: the ChatKit server protocol (see app/services/assistant/chatkit_protocol.py)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request

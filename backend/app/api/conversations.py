@@ -1,4 +1,5 @@
 """GET /api/conversations and /api/conversations/{id}/messages (the caller's only)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Request dependencies: database session and the authenticated user."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

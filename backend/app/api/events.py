@@ -11,6 +11,7 @@ app/services/events.py). Keep-alive comments every KEEPALIVE_SECONDS. The stream
 token expires or the user logs out (the client's reconnect then gets 401), and open streams are
 capped per user and per process: over a cap the answer is 429 with Retry-After.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,7 +52,9 @@ router = APIRouter(tags=["events"])
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
         **error_responses(
-            401, 429, 503,
+            401,
+            429,
+            503,
             s429="Too many open event streams (for this user or this process): wait Retry-After seconds",
             s503="Real-time events are not available in this process",
         ),
@@ -68,7 +71,8 @@ async def stream_events(
         bus.check_capacity(current_user.id)
     except StreamLimitReached as error:
         return JSONResponse(  # type: ignore[return-value]
-            {"detail": str(error)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            {"detail": str(error)},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(STREAM_LIMIT_RETRY_AFTER_SECONDS)},
         )
     # Two shutdown paths end the stream: the bus closes subscriptions when SIGTERM starts the drain
@@ -146,7 +150,7 @@ async def _task_snapshot(pool: AsyncConnectionPool, event: BusEvent) -> dict[str
     try:
         # shield: one tab disconnecting must not cancel the lookup the other tabs wait for
         return await asyncio.shield(event.task_snapshot)
-    except Exception:  # noqa: BLE001 - the event still goes out, just without the task body
+    except Exception:
         logger.warning("could not load task %s for its event", event.task_id, exc_info=True)
         return None
 

@@ -1,4 +1,5 @@
 """Liveness (never touches the database) and readiness (schema at this image's head, not draining)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request

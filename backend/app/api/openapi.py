@@ -1,4 +1,5 @@
 """The published OpenAPI document: FastAPI's, with our one error shape in place of its validation-error model."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,10 @@ _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 def contract_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         document = get_openapi(
-            title=app.title, version=app.version, description=API_DESCRIPTION, routes=app.routes,
+            title=app.title,
+            version=app.version,
+            description=API_DESCRIPTION,
+            routes=app.routes,
         )
         _drop_fastapi_validation_error(document)
         app.openapi_schema = document

@@ -1,4 +1,5 @@
 """The /api router registry: each feature adds one include_router line."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -19,7 +19,7 @@ def _json(content: object, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(orjson.dumps(content, option=orjson.OPT_UTC_Z), status_code, media_type="application/json")
 
 
-def _pool(request: Request):  # noqa: ANN202 - psycopg AsyncConnectionPool
+def _pool(request: Request):
     # Inline checkout instead of a yield dependency: the connection goes back before the response is sent.
     return request.app.state.db.pool
 
@@ -37,12 +37,17 @@ async def list_tasks(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Response:
     async with _pool(request).connection() as connection:
-        rows = await task_service.list_task_rows(connection, current.id, completed=completed, limit=limit, offset=offset)
+        rows = await task_service.list_task_rows(
+            connection, current.id, completed=completed, limit=limit, offset=offset
+        )
     return _json(rows)
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=error_responses(400, 401, 403, 415, 422, 503)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskRead,
+    responses=error_responses(400, 401, 403, 415, 422, 503),
 )
 async def create_task(body: TaskCreate, request: Request, current: CurrentUser) -> Response:
     async with _pool(request).connection() as connection:
@@ -60,7 +65,9 @@ async def get_task(task_id: int, request: Request, current: CurrentUser) -> Resp
 
 
 @router.patch(
-    "/{task_id}", response_model=TaskRead, responses=error_responses(400, 401, 403, 404, 415, 422, 503, s404=NO_SUCH_TASK)
+    "/{task_id}",
+    response_model=TaskRead,
+    responses=error_responses(400, 401, 403, 404, 415, 422, 503, s404=NO_SUCH_TASK),
 )
 async def update_task(task_id: int, body: TaskUpdate, request: Request, current: CurrentUser) -> Response:
     given = {field: getattr(body, field) for field in body.model_fields_set}  # only description may be null
@@ -73,7 +80,9 @@ async def update_task(task_id: int, body: TaskUpdate, request: Request, current:
 
 
 @router.delete(
-    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 404, 422, 503, s404=NO_SUCH_TASK)
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 422, 503, s404=NO_SUCH_TASK),
 )
 async def delete_task(task_id: int, request: Request, current: CurrentUser) -> Response:
     try:

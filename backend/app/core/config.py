@@ -1,4 +1,5 @@
 """Settings, read from the environment only (see the README's env-var table)."""
+
 from __future__ import annotations
 
 import os
@@ -13,12 +14,14 @@ MIN_PROD_SECRET_LENGTH = 32
 # so prod refuses them; tests/ check that every fixture secret in the repo is listed here. The first two
 # come from helm/taskpilot-ai/values-dev.yaml; the pragma tells secret scanners (of the repo and of the
 # image) that this value is public on purpose.
-PUBLISHED_SECRETS = frozenset({
-    "dev-only-jwt-secret-change-me-0123456789abcdef",  # pragma: allowlist secret
-    "dev-only-db-password",
-    "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/toolkit/taskpilot_dev/harness.py
-    "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # the browser tests' stack in the git history
-})
+PUBLISHED_SECRETS = frozenset(
+    {
+        "dev-only-jwt-secret-change-me-0123456789abcdef",  # pragma: allowlist secret
+        "dev-only-db-password",
+        "test-only-jwt-secret-that-is-long-enough-0123456789",  # dev/toolkit/taskpilot_dev/harness.py
+        "e2e-only-jwt-secret-that-is-long-enough-0123456789",  # the browser tests' stack in the git history
+    }
+)
 
 
 class ConfigError(Exception):
@@ -124,7 +127,7 @@ def to_psycopg_url(url: str) -> str:
     """Accept postgres://, postgresql:// or postgresql+psycopg:// and return the psycopg form."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

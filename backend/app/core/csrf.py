@@ -9,6 +9,7 @@ bearer token) must
   - send JSON: `Content-Type: application/json` on POST/PUT/PATCH -> else 415.
 Bearer-token clients (scripts, MCP) never have ambient credentials and are not affected.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,20 @@ NOT_JSON_DETAIL = "Send the request body as JSON (Content-Type: application/json
 
 
 class CookieCsrfGuard:
-    def __init__(self, app: ASGIApp, *, cookie_name: str, trusted_origins: Iterable[str] = (), path_prefix: str = "/api/"):
+    def __init__(
+        self, app: ASGIApp, *, cookie_name: str, trusted_origins: Iterable[str] = (), path_prefix: str = "/api/"
+    ):
         self.app = app
         self.cookie_name = cookie_name
         self.trusted_origins = frozenset(_normalized_origin(origin) for origin in trusted_origins)
         self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS or not scope["path"].startswith(self.path_prefix):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in UNSAFE_METHODS
+            or not scope["path"].startswith(self.path_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -84,9 +91,11 @@ def _is_json(content_type: str | None) -> bool:
 
 async def _refuse(status: int, detail: str, send: Send) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

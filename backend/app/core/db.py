@@ -7,6 +7,7 @@ Two pools share the per-replica connection budget (Settings.db_pool_size + db_se
   - `engine`: SQLAlchemy sessions for everything else (accounts, the assistant, MCP tools), which
     calls the same task service through the session's own connection.
 """
+
 from __future__ import annotations
 
 import select
@@ -31,7 +32,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 def libpq_url(sqlalchemy_url: str) -> str:
     """psycopg/libpq form of the app's SQLAlchemy URL."""
     prefix = "postgresql+psycopg://"
-    return "postgresql://" + sqlalchemy_url[len(prefix):] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
+    return "postgresql://" + sqlalchemy_url[len(prefix) :] if sqlalchemy_url.startswith(prefix) else sqlalchemy_url
 
 
 def connect_args(settings: Settings) -> dict[str, object]:

@@ -6,6 +6,7 @@ of login attempts queues hashes on the shared thread pool and starves every othe
 once. Those threads also run at the lowest CPU priority: when hashing saturates the pod's CPUs, the
 event loop serving every other request still gets the CPU first.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """JSON logs to stdout: one line per request (see RequestMiddleware) plus application events."""
+
 from __future__ import annotations
 
 import json

@@ -1,10 +1,11 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request id, instance id, one JSON log line."""
+
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import time
-import random
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -4,6 +4,7 @@ The probe has its own one-connection pool so a request flood that holds every po
 take the pod out of its Service, and it answers 503 until migrations reach the Alembic head shipped in
 this image, so no traffic reaches a backend that would fail on a missing table.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,12 @@ class SchemaReadiness:
     def _get_engine(self) -> AsyncEngine:
         if self._engine is None:
             self._engine = create_async_engine(
-                self._settings.sqlalchemy_url, pool_size=1, max_overflow=0, pool_timeout=CHECK_TIMEOUT_SECONDS,
-                pool_recycle=1800, connect_args=connect_args(self._settings),
+                self._settings.sqlalchemy_url,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=CHECK_TIMEOUT_SECONDS,
+                pool_recycle=1800,
+                connect_args=connect_args(self._settings),
             )
         return self._engine
 
@@ -53,10 +58,12 @@ class SchemaReadiness:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 async with self._get_engine().connect() as connection:
-                    versions = set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+                    versions = set(
+                        (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+                    )
         except ProgrammingError:  # no alembic_version table: never migrated
             return Readiness(False, f"Database schema not migrated (this image needs {self.head})")
-        except Exception:  # noqa: BLE001 - unreachable, timed out, refused: all "not ready"
+        except Exception:
             return Readiness(False, "Database unreachable")
         if self.head in versions:
             return Readiness(True, "ready")

@@ -1,4 +1,5 @@
 """Password hashing (argon2 via pwdlib) and JWT access tokens (HS256 via PyJWT)."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ processes never serve an MCP call; importing it at startup would slow every cold
 dev reload. The first /mcp request imports it, builds the server and starts its session manager;
 later requests go straight to it. The app's lifespan stops it if it was started.
 """
+
 from __future__ import annotations
 
 import asyncio

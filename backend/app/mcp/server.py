@@ -7,6 +7,7 @@ no session affinity needed. The SDK's localhost-only DNS-rebinding check is off 
 reached by in-cluster host names; a bearer token (not a cookie) is what authorises a call, so a
 rebinding page cannot use a victim's session.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,12 +56,18 @@ def _tool_function(name: str, args_model: type[BaseModel], run: ToolRunner) -> C
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     for field_name, field in args_model.model_fields.items():
         annotation = Annotated[
-            field.annotation, *field.metadata, Field(description=field.description, json_schema_extra=field.json_schema_extra)
+            field.annotation,
+            *field.metadata,
+            Field(description=field.description, json_schema_extra=field.json_schema_extra),
         ]
         default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
-        parameters.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
+        parameters.append(
+            inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        )
     tool.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
-    tool.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters} | {"return": dict[str, Any]}
+    tool.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters} | {
+        "return": dict[str, Any]
+    }
     tool.__name__ = tool.__qualname__ = name
     return tool
 
@@ -109,7 +116,7 @@ def build_mcp_app(state: Any) -> tuple[BearerAuthGate, Any]:
     """(ASGI app to route at /mcp, lifespan context manager factory to enter in the app lifespan)."""
     server = build_mcp_server(state)
     manager = StreamableHTTPSessionManager(
-        app=server._lowlevel_server,  # noqa: SLF001 - what MCPServer.streamable_http_app() wires up too
+        app=server._lowlevel_server,
         stateless=True,
         json_response=True,
     )
@@ -140,7 +147,10 @@ def build_mcp_app(state: Any) -> tuple[BearerAuthGate, Any]:
             if not done:
                 runner.cancel()
                 done, _ = await asyncio.wait({runner}, timeout=1.0)
-                logger.warning("MCP session manager did not stop within %ss (%s)", MCP_SHUTDOWN_SECONDS,
-                               "cancelled" if done else "abandoned")
+                logger.warning(
+                    "MCP session manager did not stop within %ss (%s)",
+                    MCP_SHUTDOWN_SECONDS,
+                    "cancelled" if done else "abandoned",
+                )
 
     return BearerAuthGate(manager, state), lifespan

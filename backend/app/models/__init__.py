@@ -1,4 +1,5 @@
 """ORM models. Import them from here so every mapper is registered before use."""
+
 from app.models.base import Base
 from app.models.conversation import Conversation, Message
 from app.models.limits import AssistantTurn, LoginFailures

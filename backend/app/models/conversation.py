@@ -1,5 +1,6 @@
 """Assistant conversations. One store serves /api/chat and the ChatKit protocol (a ChatKit thread is a
 Conversation, a ChatKit user/assistant message item is a Message), so every replica sees every turn."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,12 +23,8 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(CONVERSATION_TITLE_MAX_LENGTH), default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, server_default=func.now()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, server_default=func.now())
 
 
 class Message(Base):
@@ -40,6 +37,4 @@ class Message(Base):
     content: Mapped[str] = mapped_column(Text)
     # Tool calls the assistant made for this reply: [{tool, arguments, result}] (assistant rows only).
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, server_default=func.now())

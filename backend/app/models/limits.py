@@ -1,4 +1,5 @@
 """Rows behind the abuse limits: kept in PostgreSQL so every replica enforces the same numbers."""
+
 from __future__ import annotations
 
 from datetime import datetime

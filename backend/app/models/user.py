@@ -17,6 +17,4 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # Bumped by logout; tokens carry the version they were issued under (services/sessions.py).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utc_now, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, server_default=func.now())

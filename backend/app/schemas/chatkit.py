@@ -2,6 +2,7 @@
 
 Unknown fields are ignored (the ChatKit client may send more than we use); unknown request types are a 422.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -121,7 +122,13 @@ class ItemsFeedback(_Request):
 
 
 ChatKitRequestBody = Annotated[
-    ThreadsCreate | ThreadsAddUserMessage | ThreadsGetById | ThreadsList | ItemsList | ThreadsUpdate
-    | ThreadsDelete | ItemsFeedback,
+    ThreadsCreate
+    | ThreadsAddUserMessage
+    | ThreadsGetById
+    | ThreadsList
+    | ItemsList
+    | ThreadsUpdate
+    | ThreadsDelete
+    | ItemsFeedback,
     Field(discriminator="type"),
 ]

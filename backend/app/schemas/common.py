@@ -1,4 +1,5 @@
 """The one error shape: every 4xx/5xx answer is an ErrorResponse, declared per route with error_responses()."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class ValidationIssue(BaseModel):
-    loc: list[str | int] = Field(description="Where: e.g. [\"body\", \"title\"] or [\"query\", \"limit\"]")
+    loc: list[str | int] = Field(description='Where: e.g. ["body", "title"] or ["query", "limit"]')
     msg: str
     type: str = Field(description="Machine-readable kind, e.g. string_too_long, missing, value_error")
 
@@ -57,4 +58,4 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict
     return responses
 
 
-__all__ = ["ERROR_MEANINGS", "ErrorResponse", "RETRY_AFTER_HEADER", "ValidationIssue", "error_responses"]
+__all__ = ["ERROR_MEANINGS", "RETRY_AFTER_HEADER", "ErrorResponse", "ValidationIssue", "error_responses"]

@@ -5,6 +5,7 @@ never a 500. Limits count the text as sent, before trimming, so the published `m
 what the server checks. Required text must contain a character that is not whitespace (Python's
 `str.isspace()` set).
 """
+
 from __future__ import annotations
 
 from functools import partial

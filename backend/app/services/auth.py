@@ -4,6 +4,7 @@ argon2 is CPU-bound: hashes run on the bounded PasswordHashing pool, and never w
 a database connection (read, release the connection, hash, then write), so slow hashing under load
 cannot drain the connection pool.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -23,6 +23,7 @@ subscriber, because notifications sent while nobody listened are gone. A subscri
 queue is full (a stalled client) gets its queue replaced by a single `resync` instead of
 growing without bound.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -232,11 +233,14 @@ class TaskEventBus:
         while not self._closed:
             try:
                 await self._listen_once()
-            except (psycopg.Error, OSError, TimeoutError, asyncio.TimeoutError) as error:
+            except (psycopg.Error, OSError, TimeoutError) as error:
                 delay = self._mark_down(delay)
-                logger.warning("event listener lost its database connection (%s); retrying in %.1fs",
-                               str(error).strip() or type(error).__name__, delay)
-            except Exception:  # noqa: BLE001 - the listener must survive anything and keep retrying
+                logger.warning(
+                    "event listener lost its database connection (%s); retrying in %.1fs",
+                    str(error).strip() or type(error).__name__,
+                    delay,
+                )
+            except Exception:
                 delay = self._mark_down(delay)
                 logger.exception("event listener failed; retrying in %.1fs", delay)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: replicas don't stampede
@@ -256,7 +260,10 @@ class TaskEventBus:
             application_name=self.application_name,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             # TCP keep-alives notice a silently vanished server even between health checks.
-            keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
         )
         async with connection:
             await connection.execute(f"LISTEN {CHANNEL}")

@@ -5,6 +5,7 @@ the login route. A fixed window per key: the first failure starts it, further fa
 once a key reaches its limit every login for it answers 429 until the window ends (even with the right
 password, so guessing gains nothing). A successful login clears the account's counter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,8 @@ class LoginLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginLimits:
         return cls(
-            settings.login_max_failures_per_account, settings.login_max_failures_per_ip,
+            settings.login_max_failures_per_account,
+            settings.login_max_failures_per_ip,
             settings.login_failure_window_seconds,
         )
 
@@ -52,14 +54,16 @@ def ip_key(address: str) -> str:
 
 async def check(session: AsyncSession, limits: LoginLimits, email: str, address: str) -> bool:
     """Raise TooManyFailures when the account or the address is at its limit; True when the account has failures."""
-    rows = (await session.execute(
-        text(
-            "SELECT key, failures, EXTRACT(EPOCH FROM window_started_at + make_interval(secs => :window) - now()) "
-            "FROM login_failures WHERE key IN (:account, :ip) "
-            "AND window_started_at > now() - make_interval(secs => :window)"
-        ),
-        {"account": account_key(email), "ip": ip_key(address), "window": limits.window_seconds},
-    )).all()
+    rows = (
+        await session.execute(
+            text(
+                "SELECT key, failures, EXTRACT(EPOCH FROM window_started_at + make_interval(secs => :window) - now()) "
+                "FROM login_failures WHERE key IN (:account, :ip) "
+                "AND window_started_at > now() - make_interval(secs => :window)"
+            ),
+            {"account": account_key(email), "ip": ip_key(address), "window": limits.window_seconds},
+        )
+    ).all()
     account_has_failures = False
     for key, failures, remaining in rows:
         limit = limits.max_per_account if key == account_key(email) else limits.max_per_ip

@@ -10,6 +10,7 @@ keeps current. The cache is trusted only while the event listener is connected: 
 a revocation could be missed, so versions are read from the database and the cache is emptied
 whenever the listener (re)connects.
 """
+
 from __future__ import annotations
 
 import json

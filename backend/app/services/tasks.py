@@ -8,6 +8,7 @@ read) or an SQLAlchemy session (assistant, MCP), whose own connection then runs 
 SQL is plain, prepared text on the driver: the ORM's statement building, result wrapping and
 greenlet bridge cost more than the query itself on these paths (docs/backend.md has the profile).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

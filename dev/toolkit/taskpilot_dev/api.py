@@ -7,6 +7,7 @@
 Unexpected statuses raise ApiError (with the status and the start of the body), so callers report a
 clear reason instead of a KeyError. Network problems raise httpx.HTTPError.
 """
+
 from __future__ import annotations
 
 import uuid

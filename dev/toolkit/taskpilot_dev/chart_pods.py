@@ -11,6 +11,7 @@ Every field the chart uses is either applied or listed below with the reason it 
 single Docker host. Any other field raises `UnsupportedField`, so a chart change the runner does not
 understand fails the tier loudly instead of being skipped.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,14 @@ PASSIVE_KINDS = {
     "PersistentVolumeClaim": "becomes a named volume when a pod mounts it (created on first use, kept after)",
 }
 # Pod/container fields accepted without effect on one Docker host.
-SCHEDULING_ONLY = {"affinity", "nodeSelector", "tolerations", "topologySpreadConstraints", "serviceAccountName",
-                   "imagePullSecrets"}
+SCHEDULING_ONLY = {
+    "affinity",
+    "nodeSelector",
+    "tolerations",
+    "topologySpreadConstraints",
+    "serviceAccountName",
+    "imagePullSecrets",
+}
 
 
 class UnsupportedField(RuntimeError):
@@ -52,8 +59,10 @@ class UnsupportedField(RuntimeError):
 def _check_keys(obj: dict, allowed: set[str], where: str) -> None:
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise UnsupportedField(f"{where}: the container runner does not implement {unknown}; "
-                               "teach taskpilot_dev/chart_pods.py (and its docs) what they mean")
+        raise UnsupportedField(
+            f"{where}: the container runner does not implement {unknown}; "
+            "teach taskpilot_dev/chart_pods.py (and its docs) what they mean"
+        )
 
 
 # ---------------------------------------------------------------- rendering
@@ -213,22 +222,49 @@ def plan(objects: list[dict]) -> ChartPlan:
             result.services.append(_service(obj, where))
         elif kind == "Deployment":
             _check_keys(obj["spec"], {"replicas", "revisionHistoryLimit", "selector", "strategy", "template"}, where)
-            result.workloads.append(Workload(kind, name, obj["spec"].get("replicas", 1),
-                                             _pod(obj["spec"]["template"], config, secrets, where)))
+            result.workloads.append(
+                Workload(
+                    kind, name, obj["spec"].get("replicas", 1), _pod(obj["spec"]["template"], config, secrets, where)
+                )
+            )
         elif kind == "StatefulSet":
             spec = obj["spec"]
-            _check_keys(spec, {"replicas", "serviceName", "revisionHistoryLimit", "podManagementPolicy", "updateStrategy",
-                               "persistentVolumeClaimRetentionPolicy", "selector", "template", "volumeClaimTemplates"}, where)
+            _check_keys(
+                spec,
+                {
+                    "replicas",
+                    "serviceName",
+                    "revisionHistoryLimit",
+                    "podManagementPolicy",
+                    "updateStrategy",
+                    "persistentVolumeClaimRetentionPolicy",
+                    "selector",
+                    "template",
+                    "volumeClaimTemplates",
+                },
+                where,
+            )
             pod = _pod(spec["template"], config, secrets, where)
             for claim in spec.get("volumeClaimTemplates", []):
-                pod.volumes[claim["metadata"]["name"]] = Volume(claim["metadata"]["name"], "claim", claim["metadata"]["name"])
-            result.workloads.append(Workload(kind, name, spec.get("replicas", 1), pod, service_name=spec["serviceName"]))
+                pod.volumes[claim["metadata"]["name"]] = Volume(
+                    claim["metadata"]["name"], "claim", claim["metadata"]["name"]
+                )
+            result.workloads.append(
+                Workload(kind, name, spec.get("replicas", 1), pod, service_name=spec["serviceName"])
+            )
         elif kind == "Job":
             spec = obj["spec"]
             _check_keys(spec, {"backoffLimit", "activeDeadlineSeconds", "template"}, where)
-            result.workloads.append(Workload(kind, name, 1, _pod(spec["template"], config, secrets, where),
-                                             backoff_limit=spec.get("backoffLimit", 6),
-                                             active_deadline=spec.get("activeDeadlineSeconds")))
+            result.workloads.append(
+                Workload(
+                    kind,
+                    name,
+                    1,
+                    _pod(spec["template"], config, secrets, where),
+                    backoff_limit=spec.get("backoffLimit", 6),
+                    active_deadline=spec.get("activeDeadlineSeconds"),
+                )
+            )
         else:
             raise UnsupportedField(f"{where}: kind {kind} is not run by the container runner")
     for workload in result.workloads:  # every mount must name a declared volume
@@ -259,11 +295,35 @@ def _service(obj: dict, where: str) -> ServicePlan:
     return ServicePlan(obj["metadata"]["name"], spec["selector"], ports, spec.get("clusterIP") == "None")
 
 
-POD_KEYS = {"serviceAccountName", "automountServiceAccountToken", "enableServiceLinks", "terminationGracePeriodSeconds",
-            "securityContext", "containers", "initContainers", "volumes", "restartPolicy"} | SCHEDULING_ONLY
-CONTAINER_KEYS = {"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "envFrom",
-                  "startupProbe", "readinessProbe", "livenessProbe", "lifecycle", "resources", "securityContext",
-                  "volumeMounts"}
+POD_KEYS = {
+    "serviceAccountName",
+    "automountServiceAccountToken",
+    "enableServiceLinks",
+    "terminationGracePeriodSeconds",
+    "securityContext",
+    "containers",
+    "initContainers",
+    "volumes",
+    "restartPolicy",
+} | SCHEDULING_ONLY
+CONTAINER_KEYS = {
+    "name",
+    "image",
+    "imagePullPolicy",
+    "command",
+    "args",
+    "workingDir",
+    "ports",
+    "env",
+    "envFrom",
+    "startupProbe",
+    "readinessProbe",
+    "livenessProbe",
+    "lifecycle",
+    "resources",
+    "securityContext",
+    "volumeMounts",
+}
 
 
 def _pod(template: dict, config: dict, secrets: dict, where: str) -> PodPlan:
@@ -275,8 +335,19 @@ def _pod(template: dict, config: dict, secrets: dict, where: str) -> PodPlan:
     if spec.get("enableServiceLinks", True):
         raise UnsupportedField(f"{where}: enableServiceLinks would inject *_SERVICE_* variables; not emulated")
     pod_sc = spec.get("securityContext") or {}
-    _check_keys(pod_sc, {"runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "fsGroupChangePolicy", "seccompProfile",
-                         "supplementalGroups"}, where + ".securityContext")
+    _check_keys(
+        pod_sc,
+        {
+            "runAsNonRoot",
+            "runAsUser",
+            "runAsGroup",
+            "fsGroup",
+            "fsGroupChangePolicy",
+            "seccompProfile",
+            "supplementalGroups",
+        },
+        where + ".securityContext",
+    )
     _check_seccomp(pod_sc, where)
     volumes = {}
     for volume in spec.get("volumes", []):
@@ -292,9 +363,16 @@ def _pod(template: dict, config: dict, secrets: dict, where: str) -> PodPlan:
     inits = [_container(c, pod_sc, config, secrets, f"{where}/{c['name']}") for c in spec.get("initContainers", [])]
     if len(containers) != 1:
         raise UnsupportedField(f"{where}: {len(containers)} containers in one pod (one network namespace) not emulated")
-    return PodPlan(inits, containers, volumes, pod_sc.get("fsGroup"), list(pod_sc.get("supplementalGroups", [])),
-                   restart, float(spec.get("terminationGracePeriodSeconds", 30)),
-                   dict((template.get("metadata") or {}).get("labels") or {}))
+    return PodPlan(
+        inits,
+        containers,
+        volumes,
+        pod_sc.get("fsGroup"),
+        list(pod_sc.get("supplementalGroups", [])),
+        restart,
+        float(spec.get("terminationGracePeriodSeconds", 30)),
+        dict((template.get("metadata") or {}).get("labels") or {}),
+    )
 
 
 def _check_seccomp(sc: dict, where: str) -> None:
@@ -308,8 +386,20 @@ def _container(c: dict, pod_sc: dict, config: dict, secrets: dict, where: str) -
     if c.get("imagePullPolicy", "IfNotPresent") not in ("IfNotPresent", "Never"):
         raise UnsupportedField(f"{where}: imagePullPolicy {c['imagePullPolicy']} (no registry: images are local)")
     sc = c.get("securityContext") or {}
-    _check_keys(sc, {"runAsNonRoot", "runAsUser", "runAsGroup", "allowPrivilegeEscalation", "privileged",
-                     "readOnlyRootFilesystem", "capabilities", "seccompProfile"}, where + ".securityContext")
+    _check_keys(
+        sc,
+        {
+            "runAsNonRoot",
+            "runAsUser",
+            "runAsGroup",
+            "allowPrivilegeEscalation",
+            "privileged",
+            "readOnlyRootFilesystem",
+            "capabilities",
+            "seccompProfile",
+        },
+        where + ".securityContext",
+    )
     _check_seccomp(sc, where)
     caps = sc.get("capabilities") or {}
     _check_keys(caps, {"drop"}, where + ".capabilities")
@@ -342,8 +432,14 @@ def _container(c: dict, pod_sc: dict, config: dict, secrets: dict, where: str) -
         mounts.append((mount["name"], mount["mountPath"]))
     expand = lambda values: [_expand(v, env) for v in values] if values is not None else None  # noqa: E731
     return ContainerPlan(
-        name=c["name"], image=c["image"], command=expand(c.get("command")), args=expand(c.get("args")), env=env,
-        workdir=c.get("workingDir"), uid=int(uid), gid=int(gid),
+        name=c["name"],
+        image=c["image"],
+        command=expand(c.get("command")),
+        args=expand(c.get("args")),
+        env=env,
+        workdir=c.get("workingDir"),
+        uid=int(uid),
+        gid=int(gid),
         read_only=bool(sc.get("readOnlyRootFilesystem", False)),
         no_new_privileges=sc.get("allowPrivilegeEscalation", True) is False,
         cap_drop=list(caps.get("drop", [])),
@@ -351,10 +447,15 @@ def _container(c: dict, pod_sc: dict, config: dict, secrets: dict, where: str) -
         cpus=cpu_cores(limits["cpu"]) if "cpu" in limits else None,
         # the kubelet maps the CPU request to cgroup shares (1 core = 1024)
         cpu_shares=max(2, int(cpu_cores(requests["cpu"]) * 1024)) if "cpu" in requests else None,
-        mounts=mounts, ports=ports,
-        probes={kind: _probe(c[kind], ports, f"{where}.{kind}") for kind in ("startupProbe", "readinessProbe", "livenessProbe")
-                if kind in c},
-        prestop_sleep=float(prestop["sleep"]["seconds"]) if "sleep" in prestop else 0)
+        mounts=mounts,
+        ports=ports,
+        probes={
+            kind: _probe(c[kind], ports, f"{where}.{kind}")
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+            if kind in c
+        },
+        prestop_sleep=float(prestop["sleep"]["seconds"]) if "sleep" in prestop else 0,
+    )
 
 
 def _env(c: dict, config: dict, secrets: dict, where: str) -> dict[str, str]:
@@ -381,22 +482,43 @@ def _env(c: dict, config: dict, secrets: dict, where: str) -> dict[str, str]:
         if ref["key"] in data:
             env[item["name"]] = data[ref["key"]]
         elif not ref.get("optional"):
-            raise UnsupportedField(f"{where}: env {item['name']} needs {ref['name']}/{ref['key']}, which is not rendered")
+            raise UnsupportedField(
+                f"{where}: env {item['name']} needs {ref['name']}/{ref['key']}, which is not rendered"
+            )
     return env
 
 
 def _expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes' `$(VAR)` expansion: known names replaced, `$$` escapes, unknown left as written."""
-    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
-                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+    return re.sub(
+        r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+        lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
+        text,
+    )
 
 
 def _probe(spec: dict, ports: dict[str, int], where: str) -> Probe:
-    _check_keys(spec, {"httpGet", "exec", "tcpSocket", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
-                       "failureThreshold", "successThreshold"}, where)
-    common = dict(initial_delay=spec.get("initialDelaySeconds", 0), period=spec.get("periodSeconds", 10),
-                  timeout=spec.get("timeoutSeconds", 1), failure_threshold=spec.get("failureThreshold", 3),
-                  success_threshold=spec.get("successThreshold", 1))
+    _check_keys(
+        spec,
+        {
+            "httpGet",
+            "exec",
+            "tcpSocket",
+            "initialDelaySeconds",
+            "periodSeconds",
+            "timeoutSeconds",
+            "failureThreshold",
+            "successThreshold",
+        },
+        where,
+    )
+    common = dict(
+        initial_delay=spec.get("initialDelaySeconds", 0),
+        period=spec.get("periodSeconds", 10),
+        timeout=spec.get("timeoutSeconds", 1),
+        failure_threshold=spec.get("failureThreshold", 3),
+        success_threshold=spec.get("successThreshold", 1),
+    )
     if "httpGet" in spec:
         http = spec["httpGet"]
         _check_keys(http, {"path", "port", "scheme"}, where + ".httpGet")

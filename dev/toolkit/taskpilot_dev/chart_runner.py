@@ -20,6 +20,7 @@
   then SIGKILL at the end of the grace period; a Deployment starts the replacement at once, a
   StatefulSet only after the old pod is gone (same name, same claim).
 """
+
 from __future__ import annotations
 
 import json
@@ -116,10 +117,23 @@ class ChartRunner:
     def _watch_exits(self) -> None:
         """One `docker events` stream tells every pod loop when its container dies (no polling)."""
         self._watcher = subprocess.Popen(
-            ["docker", "events", "--filter", f"label={LABEL}={self.prefix}", "--filter", "type=container",
-             "--filter", "event=die", "--filter", "event=oom", "--format",
-             "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}"],
-            stdout=subprocess.PIPE, text=True)
+            [
+                "docker",
+                "events",
+                "--filter",
+                f"label={LABEL}={self.prefix}",
+                "--filter",
+                "type=container",
+                "--filter",
+                "event=die",
+                "--filter",
+                "event=oom",
+                "--format",
+                "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
         def read() -> None:
             for line in self._watcher.stdout:
@@ -146,15 +160,19 @@ class ChartRunner:
         ids = dk.docker("ps", "-aq", "--filter", f"label={LABEL}={self.prefix}", check=False).stdout.split()
         if ids:
             dk.docker("rm", "-f", "-v", *ids, check=False)
-        volumes = dk.docker("volume", "ls", "-q", "--filter", f"label={LABEL}={self.prefix}", check=False).stdout.split()
+        volumes = dk.docker(
+            "volume", "ls", "-q", "--filter", f"label={LABEL}={self.prefix}", check=False
+        ).stdout.split()
         if volumes:
             dk.docker("volume", "rm", "-f", *volumes, check=False)
         dk.remove(self.network, kind="network")
 
     def dump_failure(self) -> None:
         for pod in self.pods:
-            print(f"--- pod {pod.name}: phase={pod.phase} ready={pod.ready} restarts={pod.restarts} "
-                  f"exits={pod.exit_codes}\n{dk.logs(pod.name)}")
+            print(
+                f"--- pod {pod.name}: phase={pod.phase} ready={pod.ready} restarts={pod.restarts} "
+                f"exits={pod.exit_codes}\n{dk.logs(pod.name)}"
+            )
 
     # ------------------------------------------------------------ workloads
     def scale(self, workload: Workload, replicas: int) -> None:
@@ -163,8 +181,11 @@ class ChartRunner:
 
     def live_pods(self, workload_name: str) -> list[Pod]:
         with self.lock:
-            return [p for p in self.pods if p.workload.name == workload_name and not p.terminating
-                    and p.phase in ("Pending", "Running")]
+            return [
+                p
+                for p in self.pods
+                if p.workload.name == workload_name and not p.terminating and p.phase in ("Pending", "Running")
+            ]
 
     def wait_workload(self, workload: Workload, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -181,8 +202,10 @@ class ChartRunner:
                     return
                 elif crashing := [p for p in pods if p.restarts >= CRASH_LOOP_RESTARTS]:
                     # a kubelet would keep backing off; a test learns nothing more by waiting
-                    raise PodFailed(f"{crashing[0].name} is crash-looping (exit codes {crashing[0].exit_codes}):\n"
-                                    f"{dk.logs(crashing[0].name)}")
+                    raise PodFailed(
+                        f"{crashing[0].name} is crash-looping (exit codes {crashing[0].exit_codes}):\n"
+                        f"{dk.logs(crashing[0].name)}"
+                    )
             time.sleep(0.1)
         raise PodFailed(f"{workload.kind} {workload.name} not ready within {timeout:.0f}s")
 
@@ -223,19 +246,47 @@ class ChartRunner:
             if group is not None and volume.kind == "emptyDir":
                 script.append(f"chgrp {group} {path} && chmod 2777 {path}")
             elif group is not None:  # fsGroupChangePolicy OnRootMismatch
-                script.append(f"[ \"$(stat -c %g {path})\" = {group} ] || {{ chgrp -R {group} {path} && "
-                              f"chmod -R g+rwX {path} && find {path} -type d -exec chmod g+s {{}} +; }}")
+                script.append(
+                    f'[ "$(stat -c %g {path})" = {group} ] || {{ chgrp -R {group} {path} && '
+                    f"chmod -R g+rwX {path} && find {path} -type d -exec chmod g+s {{}} +; }}"
+                )
         if script:
-            dk.docker("run", "--rm", "--network", "none", "--user", "0:0", "--label", f"{LABEL}={self.prefix}",
-                      *mounts, "--entrypoint", "sh", UTILITY_IMAGE, "-c", " && ".join(script))
+            dk.docker(
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--user",
+                "0:0",
+                "--label",
+                f"{LABEL}={self.prefix}",
+                *mounts,
+                "--entrypoint",
+                "sh",
+                UTILITY_IMAGE,
+                "-c",
+                " && ".join(script),
+            )
         return names
 
     # ------------------------------------------------------------ containers
     def _run_args(self, pod: Pod, plan: ContainerPlan, name: str, volumes: dict[str, str]) -> list[str]:
         spec = pod.workload.pod
-        args = ["run", "-d", "--name", name, "--hostname", pod.name[len(self.prefix) + 1:][:63],
-                "--label", f"{LABEL}={self.prefix}", "--network", self.network, "--no-healthcheck",
-                "--user", f"{plan.uid}:{plan.gid}"]
+        args = [
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--hostname",
+            pod.name[len(self.prefix) + 1 :][:63],
+            "--label",
+            f"{LABEL}={self.prefix}",
+            "--network",
+            self.network,
+            "--no-healthcheck",
+            "--user",
+            f"{plan.uid}:{plan.gid}",
+        ]
         for gid in ([spec.fs_group] if spec.fs_group is not None else []) + spec.supplemental_groups:
             args += ["--group-add", str(gid)]
         if pod.workload.kind == "StatefulSet":  # stable per-pod DNS under the governing Service
@@ -279,8 +330,9 @@ class ChartRunner:
         with self.lock:
             pod.generation += 1
             pod.ip = info["NetworkSettings"]["Networks"][self.network]["IPAddress"]
-            pod.host_ports = {int(k.split("/")[0]): int(v[0]["HostPort"])
-                              for k, v in info["NetworkSettings"]["Ports"].items() if v}
+            pod.host_ports = {
+                int(k.split("/")[0]): int(v[0]["HostPort"]) for k, v in info["NetworkSettings"]["Ports"].items() if v
+            }
             pod.phase, pod.started, pod.ready = "Running", False, False
 
     def _run_init_containers(self, pod: Pod, volumes: dict[str, str]) -> bool:
@@ -298,7 +350,7 @@ class ChartRunner:
     def _pod_loop(self, pod: Pod) -> None:
         try:
             self._pod_lifecycle(pod)
-        except Exception as error:  # noqa: BLE001 - a crashed loop must show up, not vanish
+        except Exception as error:
             if not self.stopping.is_set():
                 self.events.append(f"{pod.name}: runner error {error!r}")
                 pod.phase = "Failed"
@@ -349,7 +401,11 @@ class ChartRunner:
                 return pod.exit_code
             now = time.monotonic()
             for kind, probe in probes.items():
-                if now < due[kind] or (kind != "startupProbe" and not pod.started) or (kind == "startupProbe" and pod.started):
+                if (
+                    now < due[kind]
+                    or (kind != "startupProbe" and not pod.started)
+                    or (kind == "startupProbe" and pod.started)
+                ):
                     continue
                 due[kind] = now + probe.period
                 ok = self._probe(pod, probe)
@@ -423,9 +479,13 @@ class ChartRunner:
             replacement = self._new_pod(pod.workload, pod.ordinal)
         return replacement
 
-    def exec(self, pod: Pod, *argv: str, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    def exec(
+        self, pod: Pod, *argv: str, input: bytes | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess:
         """`kubectl exec`: runs as the container's user, in its working directory."""
-        return subprocess.run(["docker", "exec", "-i", pod.name, *argv], input=input, capture_output=True, timeout=timeout)
+        return subprocess.run(
+            ["docker", "exec", "-i", pod.name, *argv], input=input, capture_output=True, timeout=timeout
+        )
 
     def ready_pods(self, workload_name: str) -> list[Pod]:
         return [p for p in self.live_pods(workload_name) if p.ready]
@@ -444,11 +504,30 @@ class ChartRunner:
     # ------------------------------------------------------------ Services
     def _start_service(self, service) -> None:
         name = f"{self.prefix}-svc-{service.name}"
-        args = ["run", "-d", "--name", name, "--label", f"{LABEL}={self.prefix}", "--network", self.network,
-                "--no-healthcheck", "--user", "65534:65534", "--read-only", "--cap-drop", "ALL",
-                "-p", f"127.0.0.1::{CONTROL_PORT}"]
-        for alias in (service.name, f"{service.name}.{NAMESPACE}", f"{service.name}.{NAMESPACE}.svc",
-                      f"{service.name}.{NAMESPACE}.svc.cluster.local"):
+        args = [
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            f"{LABEL}={self.prefix}",
+            "--network",
+            self.network,
+            "--no-healthcheck",
+            "--user",
+            "65534:65534",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "-p",
+            f"127.0.0.1::{CONTROL_PORT}",
+        ]
+        for alias in (
+            service.name,
+            f"{service.name}.{NAMESPACE}",
+            f"{service.name}.{NAMESPACE}.svc",
+            f"{service.name}.{NAMESPACE}.svc.cluster.local",
+        ):
             args += ["--network-alias", alias]
         for port, _target in service.ports:
             args += ["-p", f"127.0.0.1::{port}"]
@@ -471,13 +550,20 @@ class ChartRunner:
         with self.lock:
             for service in self.chart.services:
                 endpoints = {}
-                pods = [p for p in self.pods if p.ready and not p.terminating
-                        and all(p.workload.pod.labels.get(k) == v for k, v in service.selector.items())]
+                pods = [
+                    p
+                    for p in self.pods
+                    if p.ready
+                    and not p.terminating
+                    and all(p.workload.pod.labels.get(k) == v for k, v in service.selector.items())
+                ]
                 for port, target in service.ports:
                     endpoints[str(port)] = sorted(f"{p.ip}:{p.container.ports[str(target)]}" for p in pods)
                 payload = json.dumps(endpoints, sort_keys=True)
                 if self._pushed.get(service.name) != payload:
-                    with socket.create_connection(("127.0.0.1", self.service_ports[service.name][CONTROL_PORT]), timeout=5) as conn:
+                    with socket.create_connection(
+                        ("127.0.0.1", self.service_ports[service.name][CONTROL_PORT]), timeout=5
+                    ) as conn:
                         conn.sendall(payload.encode())
                         conn.shutdown(socket.SHUT_WR)
                         conn.recv(16)

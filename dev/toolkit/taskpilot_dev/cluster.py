@@ -10,7 +10,6 @@ API and CLIs the tests point it at are in taskpilot_dev.fakes.
 from __future__ import annotations
 
 import argparse
-
 import datetime as dt
 import os
 import re
@@ -25,8 +24,9 @@ from kubernetes import client, config
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 # Contexts that name a cluster on this machine. Disruptive helpers (deleting pods, scaling) only
 # run against these unless the user names another one explicitly.
-LOCAL_CONTEXTS = frozenset({"minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack",
-                            "colima"})
+LOCAL_CONTEXTS = frozenset(
+    {"minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack", "colima"}
+)
 LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-")
 
 CommandRunner = Callable[[Sequence[str], float], str]
@@ -52,8 +52,11 @@ def default_kubeconfig() -> str:
 def is_local_context(name: str | None, allowed: Iterable[str] = ()) -> bool:
     if not name:
         return False
-    return (name in LOCAL_CONTEXTS or name in set(allowed)
-            or any(name.startswith(prefix) and len(name) > len(prefix) for prefix in LOCAL_CONTEXT_PREFIXES))
+    return (
+        name in LOCAL_CONTEXTS
+        or name in set(allowed)
+        or any(name.startswith(prefix) and len(name) > len(prefix) for prefix in LOCAL_CONTEXT_PREFIXES)
+    )
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ class WorkloadStatus:
 
     @property
     def rolled_out(self) -> bool:
-        return (self.observed_generation >= self.generation and self.updated == self.desired
-                and self.ready == self.desired and self.available == self.desired)
+        return (
+            self.observed_generation >= self.generation
+            and self.updated == self.desired
+            and self.ready == self.desired
+            and self.available == self.desired
+        )
 
 
 class PortForward:
@@ -129,8 +136,16 @@ class PortForward:
 class ClusterApi:
     """Namespace-scoped operations on one cluster, all pinned to one kube context."""
 
-    def __init__(self, api_client: client.ApiClient, *, context: str, namespace: str,
-                 runner: CommandRunner = run_command, kubectl: str = "kubectl", helm: str = "helm") -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        *,
+        context: str,
+        namespace: str,
+        runner: CommandRunner = run_command,
+        kubectl: str = "kubectl",
+        helm: str = "helm",
+    ) -> None:
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.context = context
@@ -140,8 +155,9 @@ class ClusterApi:
         self.helm_bin = helm
 
     @classmethod
-    def from_kubeconfig(cls, context: str | None, namespace: str, *, kubeconfig: str | None = None,
-                        **kwargs) -> ClusterApi:
+    def from_kubeconfig(
+        cls, context: str | None, namespace: str, *, kubeconfig: str | None = None, **kwargs
+    ) -> ClusterApi:
         """Context `context` (None: the current one). Raises config.ConfigException (and OSError) when
         the kubeconfig is missing or has no such context."""
         config_file = kubeconfig or default_kubeconfig()
@@ -153,23 +169,34 @@ class ClusterApi:
         return cls(api_client, context=name, namespace=namespace, **kwargs)
 
     @classmethod
-    def local(cls, context: str | None, namespace: str, *, kubeconfig: str | None = None,
-              allow_contexts: Iterable[str] = (), why: str = "this changes the cluster", **kwargs) -> ClusterApi:
+    def local(
+        cls,
+        context: str | None,
+        namespace: str,
+        *,
+        kubeconfig: str | None = None,
+        allow_contexts: Iterable[str] = (),
+        why: str = "this changes the cluster",
+        **kwargs,
+    ) -> ClusterApi:
         """Like from_kubeconfig, but refuse (ClusterError, before any request) a context that is
         not a local cluster and not in `allow_contexts`."""
         if context is None:
             _, active = config.list_kube_config_contexts(config_file=kubeconfig or default_kubeconfig())
             context = (active or {}).get("name", "")
         if not is_local_context(context, allow_contexts):
-            raise ClusterError(f'kubectl context "{context}" is not a local cluster; {why}. '
-                               "Switch with `kubectl config use-context minikube` or pass --allow-context NAME.")
+            raise ClusterError(
+                f'kubectl context "{context}" is not a local cluster; {why}. '
+                "Switch with `kubectl config use-context minikube` or pass --allow-context NAME."
+            )
         return cls.from_kubeconfig(context, namespace, kubeconfig=kubeconfig, **kwargs)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, why: str) -> ClusterApi:
         """The local cluster named by the options `add_cluster_arguments` defined."""
-        return cls.local(args.context, args.namespace, kubeconfig=args.kubeconfig,
-                         allow_contexts=args.allow_context, why=why)
+        return cls.local(
+            args.context, args.namespace, kubeconfig=args.kubeconfig, allow_contexts=args.allow_context, why=why
+        )
 
     def _call(self, what: str, function: Callable, *args, **kwargs):
         try:
@@ -188,8 +215,12 @@ class ClusterApi:
         return True
 
     def list_pods(self, selector: str | None = None) -> list[PodInfo]:
-        pods = self._call(f"list pods in {self.namespace}", self.core.list_namespaced_pod, self.namespace,
-                          label_selector=selector or "")
+        pods = self._call(
+            f"list pods in {self.namespace}",
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=selector or "",
+        )
         return [_pod_info(pod) for pod in pods.items]
 
     def read_pod(self, name: str) -> PodInfo | None:
@@ -202,34 +233,42 @@ class ClusterApi:
             raise ClusterError(f"read pod {self.namespace}/{name}: HTTP {error.status} {error.reason}") from None
 
     def deployment_status(self, name: str) -> WorkloadStatus:
-        return _workload_status(self._call(f"read deployment {name}", self.apps.read_namespaced_deployment,
-                                           name, self.namespace))
+        return _workload_status(
+            self._call(f"read deployment {name}", self.apps.read_namespaced_deployment, name, self.namespace)
+        )
 
     def deployment_replicas(self, name: str) -> int:
         """spec.replicas through the scale subresource (what `kubectl scale` reads)."""
-        scale = self._call(f"read {self.namespace}/{name}", self.apps.read_namespaced_deployment_scale,
-                           name, self.namespace)
+        scale = self._call(
+            f"read {self.namespace}/{name}", self.apps.read_namespaced_deployment_scale, name, self.namespace
+        )
         return scale.spec.replicas
 
     def statefulset_status(self, name: str) -> WorkloadStatus:
-        return _workload_status(self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set,
-                                           name, self.namespace))
+        return _workload_status(
+            self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set, name, self.namespace)
+        )
 
     def statefulset_replicas(self, name: str) -> int:
-        scale = self._call(f"read {self.namespace}/{name}", self.apps.read_namespaced_stateful_set_scale,
-                           name, self.namespace)
+        scale = self._call(
+            f"read {self.namespace}/{name}", self.apps.read_namespaced_stateful_set_scale, name, self.namespace
+        )
         return scale.spec.replicas
 
     def statefulset_claims(self, name: str, replicas: int) -> list[str]:
         """Names of the PVCs the StatefulSet's volumeClaimTemplates give pods 0..replicas-1."""
-        statefulset = self._call(f"read statefulset {name}", self.apps.read_namespaced_stateful_set, name, self.namespace)
+        statefulset = self._call(
+            f"read statefulset {name}", self.apps.read_namespaced_stateful_set, name, self.namespace
+        )
         templates = statefulset.spec.volume_claim_templates or []
         return [f"{t.metadata.name}-{name}-{ordinal}" for t in templates for ordinal in range(replicas)]
 
     def pvc_uid(self, name: str) -> str | None:
         """The claim's uid, or None when it does not exist (404)."""
         try:
-            return self.core.read_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=10).metadata.uid
+            return self.core.read_namespaced_persistent_volume_claim(
+                name, self.namespace, _request_timeout=10
+            ).metadata.uid
         except client.ApiException as error:
             if error.status == 404:
                 return None
@@ -256,18 +295,28 @@ class ClusterApi:
 
     def restart_deployment(self, name: str) -> None:
         """What `kubectl rollout restart deployment/<name>` does: stamp the pod template."""
-        stamp = dt.datetime.now(dt.timezone.utc).isoformat()
+        stamp = dt.datetime.now(dt.UTC).isoformat()
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}}
         self._call(f"restart {name}", self.apps.patch_namespaced_deployment, name, self.namespace, body)
 
     def scale_deployment(self, name: str, replicas: int) -> None:
         """What `kubectl scale deployment/<name> --replicas=N` does (the scale subresource)."""
-        self._call(f"scale {name}", self.apps.patch_namespaced_deployment_scale, name, self.namespace,
-                   {"spec": {"replicas": replicas}})
+        self._call(
+            f"scale {name}",
+            self.apps.patch_namespaced_deployment_scale,
+            name,
+            self.namespace,
+            {"spec": {"replicas": replicas}},
+        )
 
     def scale_statefulset(self, name: str, replicas: int) -> None:
-        self._call(f"scale {name}", self.apps.patch_namespaced_stateful_set_scale, name, self.namespace,
-                   {"spec": {"replicas": replicas}})
+        self._call(
+            f"scale {name}",
+            self.apps.patch_namespaced_stateful_set_scale,
+            name,
+            self.namespace,
+            {"spec": {"replicas": replicas}},
+        )
 
     def delete_pvc(self, name: str) -> None:
         """Delete a claim (its volume goes with it under the usual Delete reclaim policy); a missing one is fine."""
@@ -279,15 +328,27 @@ class ClusterApi:
 
     def helm_release_exists(self, release: str) -> bool:
         try:
-            self.runner([self.helm_bin, "--kube-context", self.context, "status", release,
-                         "--namespace", self.namespace], 60)
+            self.runner(
+                [self.helm_bin, "--kube-context", self.context, "status", release, "--namespace", self.namespace], 60
+            )
         except ClusterError:
             return False
         return True
 
-    def helm_upgrade_reuse_values(self, release: str, chart: str, sets: dict[str, object], timeout: float = 600) -> None:
-        argv = [self.helm_bin, "--kube-context", self.context, "upgrade", release, chart,
-                "--namespace", self.namespace, "--reuse-values"]
+    def helm_upgrade_reuse_values(
+        self, release: str, chart: str, sets: dict[str, object], timeout: float = 600
+    ) -> None:
+        argv = [
+            self.helm_bin,
+            "--kube-context",
+            self.context,
+            "upgrade",
+            release,
+            chart,
+            "--namespace",
+            self.namespace,
+            "--reuse-values",
+        ]
         for key, value in sets.items():
             argv += ["--set", f"{key}={value}"]
         self.runner(argv, timeout)
@@ -298,8 +359,18 @@ class ClusterApi:
         return self.runner(argv, timeout)
 
     def port_forward(self, target: str, remote_port: int, namespace: str | None = None) -> PortForward:
-        argv = [self.kubectl_bin, "--context", self.context, "-n", namespace or self.namespace,
-                "port-forward", "--address", "127.0.0.1", target, f":{remote_port}"]
+        argv = [
+            self.kubectl_bin,
+            "--context",
+            self.context,
+            "-n",
+            namespace or self.namespace,
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            target,
+            f":{remote_port}",
+        ]
         return PortForward(argv)
 
 
@@ -310,8 +381,10 @@ def choose_context(contexts: list[str], current: str | None) -> tuple[str | None
         return "minikube", ""
     if is_local_context(current):
         return current, ""
-    return None, (f"current context {current!r} is not a local cluster; set E2E_KUBE_CONTEXT={current} "
-                  "to run the disruptive cluster tests against it") if current else "kubeconfig has no contexts"
+    return None, (
+        f"current context {current!r} is not a local cluster; set E2E_KUBE_CONTEXT={current} "
+        "to run the disruptive cluster tests against it"
+    ) if current else "kubeconfig has no contexts"
 
 
 def connect(context: str | None, namespace: str, **kwargs) -> tuple[ClusterApi | None, str]:
@@ -326,12 +399,12 @@ def connect(context: str | None, namespace: str, **kwargs) -> tuple[ClusterApi |
             if context is None:
                 return None, reason
         kube = ClusterApi.from_kubeconfig(context, namespace, **kwargs)
-    except Exception as error:  # noqa: BLE001 - any kubeconfig problem means "no cluster"
+    except Exception as error:
         return None, f"no usable kubeconfig ({type(error).__name__}: {error})"
     try:
         if not kube.namespace_exists(timeout=5):
             return None, f"context {kube.context!r} has no namespace {namespace!r} (deploy with ./setup.sh)"
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return None, f"context {kube.context!r} is unreachable ({type(error).__name__})"
     return kube, ""
 

@@ -1,5 +1,6 @@
 """Demo data through the API: a demo user with a handful of tasks (Tilt's "Seed demo data" button).
 Idempotent: the user is created or logged in, and only tasks whose title is missing are added."""
+
 from __future__ import annotations
 
 from .api import TaskApi

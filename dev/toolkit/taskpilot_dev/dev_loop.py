@@ -1,6 +1,7 @@
 """Edits made live through Tilt's live_update on a running dev stack, timed from the moment Tilt
 would start syncing to the first response that shows the change (shared by the container tier and
 dev/bench/devloop_bench.py), plus cgroup readings of a pod's memory and CPU."""
+
 from __future__ import annotations
 
 import secrets
@@ -46,10 +47,14 @@ def backend_edit(runner, pod, update, tmp: Path, readiness: list[tuple[float, st
     is appended as (monotonic time, body): a drain shows as `draining` answers spanning its length."""
     token = secrets.token_hex(6)
     copy = tilt_sync.sandbox_copy(tmp / token, HEALTH_ROUTES)
-    copy.write_text(copy.read_text() + f'\n\n@router.get("/health/live-edit")\nasync def live_edit() -> dict[str, str]:\n'
-                                       f'    return {{"token": "{token}"}}\n')
+    copy.write_text(
+        copy.read_text() + f'\n\n@router.get("/health/live-edit")\nasync def live_edit() -> dict[str, str]:\n'
+        f'    return {{"token": "{token}"}}\n'
+    )
     done = threading.Event()
-    watcher = threading.Thread(target=_watch_readiness, args=(pod.url() + "/health/ready", readiness, done), daemon=True)
+    watcher = threading.Thread(
+        target=_watch_readiness, args=(pod.url() + "/health/ready", readiness, done), daemon=True
+    )
     start = time.monotonic()
     tilt_sync.live_update(runner, pod, update, {HEALTH_ROUTES: copy})
     if readiness is not None:
@@ -81,7 +86,7 @@ def frontend_new_page(runner, pod, update, tmp: Path) -> float:
     route = f"frontend/src/app/live-{token}"
     page = tmp / route / "page.tsx"
     page.parent.mkdir(parents=True)
-    page.write_text(f'export default function LivePage() {{\n  return <main>live page {token}</main>;\n}}\n')
+    page.write_text(f"export default function LivePage() {{\n  return <main>live page {token}</main>;\n}}\n")
     start = time.monotonic()
     tilt_sync.live_update(runner, pod, update, {route: page.parent})  # a new directory syncs as a whole
     wait_for_text(f"{pod.url()}/live-{token}", f"live page {token}", timeout=120)
@@ -105,8 +110,11 @@ def frontend_component_edit(runner, pod, update, tmp: Path) -> float:
 # ---------------------------------------------------------------- cgroup readings
 def _cgroup_file(pod, v1: str, v2: str) -> Path:
     container_id = dk.inspect(pod.name)["Id"]
-    for path in (Path(f"/sys/fs/cgroup/{v1}/docker/{container_id}"), Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"),
-                 Path(f"/sys/fs/cgroup/docker/{container_id}")):
+    for path in (
+        Path(f"/sys/fs/cgroup/{v1}/docker/{container_id}"),
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"),
+        Path(f"/sys/fs/cgroup/docker/{container_id}"),
+    ):
         if path.exists():
             return path
     raise FileNotFoundError(f"no cgroup directory for {pod.name} (cgroupfs/systemd drivers on this host only)")
@@ -142,7 +150,7 @@ class WorkingSetPeak:
                 pass  # container restarting
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "WorkingSetPeak":
+    def __enter__(self) -> WorkingSetPeak:
         self._thread.start()
         return self
 

@@ -7,6 +7,7 @@ the Helm chart configures them (same env names, service-name aliases, read-only 
 all capabilities dropped, no new privileges, numeric non-root uids).
 Host access is only via ports published on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,12 @@ FRONTEND_TAG = tier_image_tag("frontend")
 # How the chart runs the app containers (securityContext equivalents).
 HARDENING = (
     "--read-only",
-    "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m",
-    "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges",
+    "--tmpfs",
+    "/tmp:rw,nosuid,nodev,size=64m",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
 )
 # Docker's health interval is the image's 30 s; tests only shorten the schedule, never the command.
 FAST_HEALTH = ("--health-interval", "1s", "--health-start-period", "60s")
@@ -58,12 +62,16 @@ class DockerError(RuntimeError):
     pass
 
 
-def docker(*args: str, check: bool = True, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess:
+def docker(
+    *args: str, check: bool = True, timeout: float = 600, input: str | None = None
+) -> subprocess.CompletedProcess:
     """Run the docker CLI; classic builder (no buildx needed)."""
     env = dict(os.environ, DOCKER_BUILDKIT=os.environ.get("DOCKER_BUILDKIT", "0"))
     proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, env=env, input=input)
     if check and proc.returncode != 0:
-        raise DockerError(f"docker {' '.join(args[:4])}... failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise DockerError(
+            f"docker {' '.join(args[:4])}... failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -72,7 +80,9 @@ def engine_unavailable_reason() -> str | None:
     if shutil.which("docker") is None:
         return "no docker CLI on PATH (install docker.io / Docker Desktop to run the image tier)"
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20)
+        proc = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20
+        )
     except subprocess.TimeoutExpired:
         return "docker engine did not answer `docker info` within 20 s"
     if proc.returncode != 0 or not proc.stdout.strip():
@@ -111,7 +121,9 @@ def image_size(tag: str) -> int:
     return int(inspect(tag)["Size"])
 
 
-def run_in_image(image: str, *cmd: str, user: str | None = None, entrypoint: str | None = None, extra: tuple = ()) -> subprocess.CompletedProcess:
+def run_in_image(
+    image: str, *cmd: str, user: str | None = None, entrypoint: str | None = None, extra: tuple = ()
+) -> subprocess.CompletedProcess:
     args = ["run", "--rm", *extra]
     if user:
         args += ["--user", user]
@@ -127,7 +139,9 @@ def published_port(container: str, port: int) -> int:
 
 
 def health_status(container: str) -> str:
-    return docker("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.State.Status}}", container).stdout.strip()
+    return docker(
+        "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.State.Status}}", container
+    ).stdout.strip()
 
 
 def wait_healthy(container: str, timeout: float = 120) -> float:
@@ -140,7 +154,9 @@ def wait_healthy(container: str, timeout: float = 120) -> float:
         if state in ("exited", "dead"):
             raise DockerError(f"{container} exited while waiting for health:\n{logs(container)}")
         time.sleep(0.25)
-    raise DockerError(f"{container} not healthy after {timeout}s (last: {health_status(container)}):\n{logs(container)}")
+    raise DockerError(
+        f"{container} not healthy after {timeout}s (last: {health_status(container)}):\n{logs(container)}"
+    )
 
 
 def wait_http(url: str, timeout: float = 60, interval: float = 0.05) -> float:
@@ -206,11 +222,19 @@ class Stack:
     def backend_env(self) -> dict[str, str]:
         """The chart's backend ConfigMap + Secret keys (architecture.md table)."""
         return {
-            "DB_HOST": "postgresql-service", "DB_PORT": "5432", "DB_NAME": self.db_name,
-            "DB_USER": self.db_user, "DB_PASSWORD": self.db_password, "JWT_SECRET": self.jwt_secret,
-            "JWT_EXPIRES_MINUTES": "60", "APP_ENV": "prod", "LOG_LEVEL": "info",
-            "CORS_ORIGINS": "http://localhost:3000", "OPENAI_API_KEY": "",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_MODEL": "gpt-4o-mini",
+            "DB_HOST": "postgresql-service",
+            "DB_PORT": "5432",
+            "DB_NAME": self.db_name,
+            "DB_USER": self.db_user,
+            "DB_PASSWORD": self.db_password,
+            "JWT_SECRET": self.jwt_secret,
+            "JWT_EXPIRES_MINUTES": "60",
+            "APP_ENV": "prod",
+            "LOG_LEVEL": "info",
+            "CORS_ORIGINS": "http://localhost:3000",
+            "OPENAI_API_KEY": "",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_MODEL": "gpt-4o-mini",
         }
 
     @staticmethod
@@ -223,16 +247,43 @@ class Stack:
         docker("volume", "create", self.volume)
 
     def start_postgres(self) -> None:
-        docker("run", "-d", "--name", self.postgres, "--network", self.network,
-               "--network-alias", "postgresql-service", "-v", f"{self.volume}:/var/lib/postgresql/data",
-               "-e", f"POSTGRES_DB={self.db_name}", "-e", f"POSTGRES_USER={self.db_user}",
-               "-e", f"POSTGRES_PASSWORD={self.db_password}", POSTGRES_IMAGE)
+        docker(
+            "run",
+            "-d",
+            "--name",
+            self.postgres,
+            "--network",
+            self.network,
+            "--network-alias",
+            "postgresql-service",
+            "-v",
+            f"{self.volume}:/var/lib/postgresql/data",
+            "-e",
+            f"POSTGRES_DB={self.db_name}",
+            "-e",
+            f"POSTGRES_USER={self.db_user}",
+            "-e",
+            f"POSTGRES_PASSWORD={self.db_password}",
+            POSTGRES_IMAGE,
+        )
         self.wait_postgres()
 
     def wait_postgres(self, timeout: float = 90) -> None:
         start = time.monotonic()
         while time.monotonic() - start < timeout:
-            proc = docker("exec", self.postgres, "pg_isready", "-q", "-h", "127.0.0.1", "-U", self.db_user, "-d", self.db_name, check=False)
+            proc = docker(
+                "exec",
+                self.postgres,
+                "pg_isready",
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                self.db_user,
+                "-d",
+                self.db_name,
+                check=False,
+            )
             if proc.returncode == 0:
                 return
             time.sleep(0.5)
@@ -240,22 +291,66 @@ class Stack:
 
     def migrate(self) -> subprocess.CompletedProcess:
         """`alembic upgrade head` from the backend image, hardened like the chart's hook Job."""
-        return docker("run", "--rm", "--name", f"{self.prefix}-migrations", "--network", self.network,
-                      *HARDENING, *self._env_args(self.backend_env()), self.backend_image,
-                      "alembic", "upgrade", "head", timeout=300)
+        return docker(
+            "run",
+            "--rm",
+            "--name",
+            f"{self.prefix}-migrations",
+            "--network",
+            self.network,
+            *HARDENING,
+            *self._env_args(self.backend_env()),
+            self.backend_image,
+            "alembic",
+            "upgrade",
+            "head",
+            timeout=300,
+        )
 
     def start_backend(self, extra: tuple = FAST_HEALTH) -> None:
-        docker("run", "-d", "--name", self.backend, "--network", self.network, "--network-alias", "backend-service",
-               "-p", "127.0.0.1::8000", *HARDENING, *extra, *self._env_args(self.backend_env()), self.backend_image)
+        docker(
+            "run",
+            "-d",
+            "--name",
+            self.backend,
+            "--network",
+            self.network,
+            "--network-alias",
+            "backend-service",
+            "-p",
+            "127.0.0.1::8000",
+            *HARDENING,
+            *extra,
+            *self._env_args(self.backend_env()),
+            self.backend_image,
+        )
 
     def start_frontend(self, extra: tuple = FAST_HEALTH) -> None:
-        docker("run", "-d", "--name", self.frontend, "--network", self.network, "--network-alias", "frontend-service",
-               "-p", "127.0.0.1::3000", *HARDENING,
-               "--tmpfs", "/app/.next/cache:rw,nosuid,nodev,size=64m,uid=1001,gid=1001", *extra,
-               "-e", "BACKEND_URL=http://backend-service:8000", "-e", "PORT=3000", "-e", "HOSTNAME=0.0.0.0",
-               self.frontend_image)
+        docker(
+            "run",
+            "-d",
+            "--name",
+            self.frontend,
+            "--network",
+            self.network,
+            "--network-alias",
+            "frontend-service",
+            "-p",
+            "127.0.0.1::3000",
+            *HARDENING,
+            "--tmpfs",
+            "/app/.next/cache:rw,nosuid,nodev,size=64m,uid=1001,gid=1001",
+            *extra,
+            "-e",
+            "BACKEND_URL=http://backend-service:8000",
+            "-e",
+            "PORT=3000",
+            "-e",
+            "HOSTNAME=0.0.0.0",
+            self.frontend_image,
+        )
 
-    def up(self) -> "Stack":
+    def up(self) -> Stack:
         try:
             self.start_network()
             self.start_postgres()
@@ -276,8 +371,21 @@ class Stack:
         self.start_postgres()
 
     def psql(self, sql: str) -> str:
-        return docker("exec", "-e", f"PGPASSWORD={self.db_password}", self.postgres, "psql", "-h", "127.0.0.1",
-                      "-U", self.db_user, "-d", self.db_name, "-Atc", sql).stdout
+        return docker(
+            "exec",
+            "-e",
+            f"PGPASSWORD={self.db_password}",
+            self.postgres,
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            self.db_user,
+            "-d",
+            self.db_name,
+            "-Atc",
+            sql,
+        ).stdout
 
     def url(self, service: str) -> str:
         name, port = (self.backend, 8000) if service == "backend" else (self.frontend, 3000)

@@ -14,6 +14,7 @@ Each prints one JSON line once everything answers ({"admin_url", "database_url",
 "frontend_url"} for the stack, {"url"} for one server), and tears it all down when stdin closes or
 on SIGTERM/SIGINT.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,11 @@ def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
     """Every variable the backend's Settings reads, from its source (so this list cannot drift)."""
     tree = ast.parse(source.read_text())
     settings = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings")
-    return tuple(stmt.target.id.upper() for stmt in settings.body
-                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name))
+    return tuple(
+        stmt.target.id.upper()
+        for stmt in settings.body
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+    )
 
 
 # Cleared from the inherited environment, so a developer's own settings never leak into a test server.
@@ -60,9 +64,24 @@ FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY")
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 __all__ = [
-    "BACKEND_ENV_VARS", "PROD_JWT_SECRET", "STANDALONE_SERVER", "TEST_JWT_SECRET", "ServerProcess", "Stack", "alembic",
-    "backend_env", "backend_server", "create_database", "drop_database", "free_port", "frontend_server",
-    "migrate", "migrated_database", "stack", "start_backend", "start_frontend",
+    "BACKEND_ENV_VARS",
+    "PROD_JWT_SECRET",
+    "STANDALONE_SERVER",
+    "TEST_JWT_SECRET",
+    "ServerProcess",
+    "Stack",
+    "alembic",
+    "backend_env",
+    "backend_server",
+    "create_database",
+    "drop_database",
+    "free_port",
+    "frontend_server",
+    "migrate",
+    "migrated_database",
+    "stack",
+    "start_backend",
+    "start_frontend",
 ]
 
 
@@ -75,8 +94,13 @@ def backend_env(overrides: dict[str, str]) -> dict[str, str]:
 
 def alembic(url: str, *args: str) -> subprocess.CompletedProcess:
     """`python -m alembic ARGS` in backend/ against `url`, configured by environment only."""
-    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=BACKEND_DIR,
-                          env=backend_env({"DATABASE_URL": url}), capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=BACKEND_DIR,
+        env=backend_env({"DATABASE_URL": url}),
+        capture_output=True,
+        text=True,
+    )
 
 
 def migrate(url: str, revision: str = "head") -> None:
@@ -136,8 +160,9 @@ class ServerProcess:
         raise RuntimeError(f"{self.url} did not answer GET {path} within {timeout}s:\n{self.log()[-4000:]}")
 
 
-def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str], ready_path: str,
-           log_dir: Path | None) -> ServerProcess:
+def _spawn(
+    name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str], ready_path: str, log_dir: Path | None
+) -> ServerProcess:
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
     log_fd, log_name = tempfile.mkstemp(prefix=f"{name}-{port}-", suffix=".log", dir=log_dir)
@@ -148,37 +173,66 @@ def _spawn(name: str, port: int, argv: list[str], cwd: Path, env: dict[str, str]
     return server
 
 
-def start_backend(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
-                  log_dir: Path | None = None) -> ServerProcess:
+def start_backend(
+    database_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> ServerProcess:
     """`python -m uvicorn main:app` in backend/; returns once GET /health answers."""
     port = port or free_port()
-    server_env = backend_env({"DATABASE_URL": database_url, "JWT_SECRET": TEST_JWT_SECRET, "APP_ENV": "dev",
-                              "LOG_LEVEL": "INFO", "OPENAI_API_KEY": "", "PYTHONUNBUFFERED": "1"})
+    server_env = backend_env(
+        {
+            "DATABASE_URL": database_url,
+            "JWT_SECRET": TEST_JWT_SECRET,
+            "APP_ENV": "dev",
+            "LOG_LEVEL": "INFO",
+            "OPENAI_API_KEY": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     server_env.update(env or {})
     if server_env["APP_ENV"] != "dev" and server_env["JWT_SECRET"] == TEST_JWT_SECRET:
         server_env["JWT_SECRET"] = PROD_JWT_SECRET
-    argv = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
-            "--timeout-graceful-shutdown", "15"]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--timeout-graceful-shutdown",
+        "15",
+    ]
     return _spawn("backend", port, argv, BACKEND_DIR, server_env, "/health", log_dir)
 
 
-def start_frontend(backend_url: str, port: int | None = None, env: dict[str, str] | None = None,
-                   log_dir: Path | None = None) -> ServerProcess:
+def start_frontend(
+    backend_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> ServerProcess:
     """The standalone Next.js build with only run-time configuration; returns once GET / answers."""
     if not STANDALONE_SERVER.exists():
         raise RuntimeError(f"{STANDALONE_SERVER} is missing: run `npm ci && npm run build` in frontend/ first")
     port = port or free_port()
     server_env = {key: value for key, value in os.environ.items() if key not in FRONTEND_ENV_VARS}
-    server_env.update({"PORT": str(port), "HOSTNAME": "127.0.0.1", "BACKEND_URL": backend_url,
-                       "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1"})
+    server_env.update(
+        {
+            "PORT": str(port),
+            "HOSTNAME": "127.0.0.1",
+            "BACKEND_URL": backend_url,
+            "NODE_ENV": "production",
+            "NEXT_TELEMETRY_DISABLED": "1",
+        }
+    )
     server_env.update(env or {})
-    return _spawn("frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env, "/",
-                  log_dir)
+    return _spawn(
+        "frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env, "/", log_dir
+    )
 
 
 @contextlib.contextmanager
-def backend_server(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
-                   log_dir: Path | None = None) -> Iterator[str]:
+def backend_server(
+    database_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> Iterator[str]:
     """Run the backend for the duration of the block; yields its base URL; SIGTERM on exit."""
     backend = start_backend(database_url, port=port, env=env, log_dir=log_dir)
     try:
@@ -188,8 +242,9 @@ def backend_server(database_url: str, port: int | None = None, env: dict[str, st
 
 
 @contextlib.contextmanager
-def frontend_server(backend_url: str, port: int | None = None, env: dict[str, str] | None = None,
-                    log_dir: Path | None = None) -> Iterator[str]:
+def frontend_server(
+    backend_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> Iterator[str]:
     """Run the production frontend for the duration of the block; yields its base URL; SIGTERM on exit."""
     frontend = start_frontend(backend_url, port=port, env=env, log_dir=log_dir)
     try:
@@ -207,8 +262,14 @@ class Stack:
     frontend_missing: str = ""
 
     def as_json(self) -> str:
-        return json.dumps({"admin_url": self.admin_url, "database_url": self.database_url,
-                           "backend_urls": self.backend_urls, "frontend_url": self.frontend_url})
+        return json.dumps(
+            {
+                "admin_url": self.admin_url,
+                "database_url": self.database_url,
+                "backend_urls": self.backend_urls,
+                "frontend_url": self.frontend_url,
+            }
+        )
 
 
 @contextlib.contextmanager

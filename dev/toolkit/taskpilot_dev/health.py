@@ -3,6 +3,7 @@
 Each check is retried until it answers 200 or its timeout passes (a live update or a restarting pod
 is given time to come back). Output is plain text, one line per check, no colour.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,8 +36,10 @@ class Result:
 
 def checks_for(backend_url: str, frontend_url: str, skip_frontend: bool) -> list[Check]:
     backend_url, frontend_url = backend_url.rstrip("/"), frontend_url.rstrip("/")
-    checks = [Check("backend", backend_url + "/health", expect_json_status="ok"),
-              Check("backend", backend_url + "/health/ready")]
+    checks = [
+        Check("backend", backend_url + "/health", expect_json_status="ok"),
+        Check("backend", backend_url + "/health/ready"),
+    ]
     if not skip_frontend:
         checks.append(Check("frontend", frontend_url + "/"))
     return checks
@@ -76,8 +79,13 @@ def wait_for(check: Check, timeout: float, request_timeout: float, retry_every: 
         time.sleep(retry_every)
 
 
-def run_round(checks: Sequence[Check], timeout: float, request_timeout: float = 5.0,
-              retry_every: float = 1.0, out: TextIO = sys.stdout) -> bool:
+def run_round(
+    checks: Sequence[Check],
+    timeout: float,
+    request_timeout: float = 5.0,
+    retry_every: float = 1.0,
+    out: TextIO = sys.stdout,
+) -> bool:
     """Check everything once (with retries); print one line per check and a summary."""
     results = [wait_for(c, timeout, request_timeout, retry_every) for c in checks]
     for r in results:
@@ -106,8 +114,16 @@ class ChangeFlag:
         self.event.set()
 
 
-def watch(checks: Sequence[Check], paths: Sequence[Path], interval: float, timeout: float, request_timeout: float,
-          debounce: float, max_rounds: int | None, out: TextIO = sys.stdout) -> bool:
+def watch(
+    checks: Sequence[Check],
+    paths: Sequence[Path],
+    interval: float,
+    timeout: float,
+    request_timeout: float,
+    debounce: float,
+    max_rounds: int | None,
+    out: TextIO = sys.stdout,
+) -> bool:
     """Run a round now, then again after each file change (debounced) or every `interval` seconds."""
     from watchdog.observers import Observer  # only the watch mode needs watchdog
 

@@ -31,8 +31,10 @@ class LoadReport:
                 self.instances[instance] += 1
 
     def summary(self) -> str:
-        return (f"{self.total} requests, {len(self.failures)} failed, "
-                f"{len(self.instances)} instances answered: {dict(self.instances)}")
+        return (
+            f"{self.total} requests, {len(self.failures)} failed, "
+            f"{len(self.instances)} instances answered: {dict(self.instances)}"
+        )
 
 
 def _client_loop(url: str, headers: dict[str, str], stop: threading.Event, report: LoadReport) -> None:
@@ -46,12 +48,15 @@ def _client_loop(url: str, headers: dict[str, str], stop: threading.Event, repor
                 report.record(f"{type(error).__name__}: {error}", None)
 
 
-def load_while(action: Callable[[], T], url: str, *, clients: int = 20,
-               headers: dict[str, str] | None = None) -> tuple[T, LoadReport]:
+def load_while(
+    action: Callable[[], T], url: str, *, clients: int = 20, headers: dict[str, str] | None = None
+) -> tuple[T, LoadReport]:
     """Run `clients` request loops against url for exactly as long as action() takes."""
     report, stop = LoadReport(), threading.Event()
-    threads = [threading.Thread(target=_client_loop, args=(url, headers or {}, stop, report), daemon=True)
-               for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_client_loop, args=(url, headers or {}, stop, report), daemon=True)
+        for _ in range(clients)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -69,8 +74,10 @@ def instance_spread(url: str, *, requests: int = 60, headers: dict[str, str] | N
     for _ in range(requests):
         try:
             response = httpx.get(url, headers=headers or {}, timeout=10.0)
-            report.record(None if response.status_code == 200 else f"HTTP {response.status_code}",
-                          response.headers.get(INSTANCE_HEADER))
+            report.record(
+                None if response.status_code == 200 else f"HTTP {response.status_code}",
+                response.headers.get(INSTANCE_HEADER),
+            )
         except httpx.HTTPError as error:
             report.record(f"{type(error).__name__}: {error}", None)
     return report

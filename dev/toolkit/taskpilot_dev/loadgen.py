@@ -3,6 +3,7 @@
 Raw asyncio streams instead of an HTTP library: at thousands of requests per second on two cores
 the client's own parsing would otherwise cost as much as the server under test.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -11,6 +11,7 @@ Scenarios:
   hashing_only  the per-process hashing bound alone (login limits effectively off)
   defaults      every protection at its default settings
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ USER_INTERVAL_SECONDS = 0.05
 READY_INTERVAL_SECONDS = 0.25
 NO_LIMIT = "1000000"
 SCENARIOS: dict[str, dict[str, str]] = {
-    "unbounded": {"PASSWORD_HASH_CONCURRENCY": "1000", "LOGIN_MAX_FAILURES_PER_IP": NO_LIMIT,
-                  "LOGIN_MAX_FAILURES_PER_ACCOUNT": NO_LIMIT},
+    "unbounded": {
+        "PASSWORD_HASH_CONCURRENCY": "1000",
+        "LOGIN_MAX_FAILURES_PER_IP": NO_LIMIT,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": NO_LIMIT,
+    },
     "hashing_only": {"LOGIN_MAX_FAILURES_PER_IP": NO_LIMIT, "LOGIN_MAX_FAILURES_PER_ACCOUNT": NO_LIMIT},
     "defaults": {},
 }
@@ -62,9 +66,19 @@ async def flood(port: int, clients: int, seconds: float) -> dict[str, int]:
 @contextmanager
 def flood_process(port: int, clients: int, seconds: float) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "taskpilot_dev.login_flood", "--port", str(port), "--clients", str(clients),
-         "--seconds", str(seconds)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "taskpilot_dev.login_flood",
+            "--port",
+            str(port),
+            "--clients",
+            str(clients),
+            "--seconds",
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         yield process
@@ -131,8 +145,12 @@ def run_scenario(database_url: str, env: dict[str, str], clients: int, seconds: 
             seen = asyncio.run(observe(port, token, seconds - 1.0))
             output, _ = attacker.communicate(timeout=seconds + 30)
         statuses = {int(k): v for k, v in json.loads(output).items()}
-    return {**seen, "flood_statuses": statuses, "flood_attempts": sum(statuses.values()),
-            "flood_429": statuses.get(429, 0)}
+    return {
+        **seen,
+        "flood_statuses": statuses,
+        "flood_attempts": sum(statuses.values()),
+        "flood_429": statuses.get(429, 0),
+    }
 
 
 def verdict(result: dict) -> dict[str, bool]:

@@ -1,5 +1,6 @@
 """Where things are in the repository. The package is installed in editable mode from dev/toolkit,
 so its own location anchors the checkout."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,5 +12,7 @@ CHART_DIR = REPO_ROOT / "helm" / "taskpilot-ai"
 CACHE_DIR = REPO_ROOT / ".cache"
 
 if not (BACKEND_DIR / "main.py").exists():  # a copied (non-editable) install would point elsewhere
-    raise ImportError(f"taskpilot_dev expects the repository around it, but {BACKEND_DIR} has no main.py; "
-                      "install it with `pip install -e dev/toolkit` from the repository root")
+    raise ImportError(
+        f"taskpilot_dev expects the repository around it, but {BACKEND_DIR} has no main.py; "
+        "install it with `pip install -e dev/toolkit` from the repository root"
+    )

@@ -6,6 +6,7 @@
 4. wait for the API to answer again and verify the marker task is still there, unchanged;
 5. delete the marker task (also when a step failed, if the API is up).
 """
+
 from __future__ import annotations
 
 import time

@@ -8,6 +8,7 @@ port and data, the way a StatefulSet pod comes back with its volume.
 
 CLI: `python -m taskpilot_dev.postgres start --dir D` prints the URL; `... stop --dir D`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,9 @@ class PostgresServer:
                 if not mode & 0o001:
                     os.chmod(parent, mode | 0o001)
         if not (self.data_dir / "PG_VERSION").exists():
-            result = self._run_as_owner([pg_bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                                         "--auth=trust", "-E", "UTF8", "--no-sync"])
+            result = self._run_as_owner(
+                [pg_bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"]
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
 
@@ -93,8 +95,9 @@ class PostgresServer:
         self.port = self.port or free_port()
         log = self.base / "postgres.log"
         options = f"-p {self.port} -k {self.base} {SERVER_OPTIONS}"
-        result = self._run_as_owner([pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(log), "-o", options,
-                                     "-w", "-t", "60", "start"])
+        result = self._run_as_owner(
+            [pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
+        )
         if result.returncode != 0:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed:\n{result.stdout}\n{result.stderr}\n{tail}")

@@ -5,6 +5,7 @@ as a pytest plugin).
                        (./dev/test.sh starts one for all tiers) or a throwaway server
   migrated_database    factory: a fresh database with every migration applied, dropped afterwards
 """
+
 from __future__ import annotations
 
 import shutil

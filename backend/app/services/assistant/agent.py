@@ -6,6 +6,7 @@ capped at 200 MB. Measured in scratch venvs on top of the web+DB stack (site-pac
 37.4 MB; openai-agents adds another 8.8 MB (9.6 MB with openai-chatkit, whose server imports it) for
 features we would not use (handoffs, tracing, Responses API, realtime). So the image ships openai + mcp only.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,7 +108,11 @@ def _parse_arguments(name: str, raw: str | None) -> dict[str, Any]:
 
 
 async def run_agent(
-    session: AsyncSession, user_id: int, settings: Settings, history: list[dict[str, str]], message: str,
+    session: AsyncSession,
+    user_id: int,
+    settings: Settings,
+    history: list[dict[str, str]],
+    message: str,
     actions: list[dict[str, Any]] | None = None,
 ) -> AgentResult:
     """One user turn. Raises ProviderProblem (with actions done so far in .actions) on provider failures.
@@ -136,15 +141,20 @@ async def run_agent(
             tool_calls = reply_message.tool_calls or []
             if not tool_calls:
                 return AgentResult(reply=(reply_message.content or "").strip() or "Done.", actions=actions)
-            messages.append({
-                "role": "assistant",
-                "content": reply_message.content,
-                "tool_calls": [
-                    {"id": call.id, "type": "function",
-                     "function": {"name": call.function.name, "arguments": call.function.arguments}}
-                    for call in tool_calls
-                ],
-            })
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": reply_message.content,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.function.name, "arguments": call.function.arguments},
+                        }
+                        for call in tool_calls
+                    ],
+                }
+            )
             for call in tool_calls[:max_calls]:
                 try:
                     arguments = _parse_arguments(call.function.name, call.function.arguments)

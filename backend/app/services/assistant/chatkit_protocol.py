@@ -8,6 +8,7 @@ official SDK's pydantic types (openai-chatkit is a dev/test dependency only).
 Mapping: a ChatKit thread is a Conversation (id "thr_<id>"), a user/assistant message item is a Message
 (id "msg_<id>"). So ChatKit threads and /api/chat conversations are the same data.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,7 @@ class ChatKitError(Exception):
 
 # --- requests: validated by the route against app/schemas/chatkit.py, handled here as plain data ----
 
+
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -49,6 +51,7 @@ class ChatKitRequest(_Loose):
 
 # --- ids and serialisation ------------------------------------------------------------------------
 
+
 def thread_id(conversation: Conversation) -> str:
     return f"thr_{conversation.id}"
 
@@ -56,7 +59,7 @@ def thread_id(conversation: Conversation) -> str:
 def _parse_id(value: Any, prefix: str) -> int | None:
     if not isinstance(value, str) or not value.startswith(prefix):
         return None
-    digits = value[len(prefix):]
+    digits = value[len(prefix) :]
     return int(digits) if digits.isdigit() and 0 < int(digits) <= 2**31 - 1 else None
 
 
@@ -64,7 +67,9 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def thread_json(conversation: Conversation, items: list[dict[str, Any]] | None = None, has_more: bool = False) -> dict[str, Any]:
+def thread_json(
+    conversation: Conversation, items: list[dict[str, Any]] | None = None, has_more: bool = False
+) -> dict[str, Any]:
     thread: dict[str, Any] = {
         "id": thread_id(conversation),
         "created_at": _iso(conversation.created_at),
@@ -79,9 +84,18 @@ def thread_json(conversation: Conversation, items: list[dict[str, Any]] | None =
 def item_json(message: Message, conversation: Conversation) -> dict[str, Any]:
     base = {"id": f"msg_{message.id}", "thread_id": thread_id(conversation), "created_at": _iso(message.created_at)}
     if message.role == "user":
-        return {**base, "type": "user_message", "content": [{"type": "input_text", "text": message.content}],
-                "attachments": [], "inference_options": {}}
-    return {**base, "type": "assistant_message", "content": [{"type": "output_text", "text": message.content, "annotations": []}]}
+        return {
+            **base,
+            "type": "user_message",
+            "content": [{"type": "input_text", "text": message.content}],
+            "attachments": [],
+            "inference_options": {},
+        }
+    return {
+        **base,
+        "type": "assistant_message",
+        "content": [{"type": "output_text", "text": message.content, "annotations": []}],
+    }
 
 
 def sse(event: dict[str, Any]) -> bytes:
@@ -103,6 +117,7 @@ def _limit(params: dict[str, Any]) -> int:
 
 
 # --- handlers -------------------------------------------------------------------------------------
+
 
 async def _thread(session: AsyncSession, user_id: int, params: dict[str, Any]) -> Conversation:
     conversation_id = _parse_id(params.get("thread_id"), "thr_")
@@ -156,7 +171,9 @@ async def handle_non_streaming(session: AsyncSession, user_id: int, request: Cha
             return _page([item_json(m, conversation) for m in rows], limit)
         case "threads.update":
             conversation = await _thread(session, user_id, params)
-            title = _checked("title", params.get("title") or "", max_length=CONVERSATION_TITLE_MAX_LENGTH, required=False)
+            title = _checked(
+                "title", params.get("title") or "", max_length=CONVERSATION_TITLE_MAX_LENGTH, required=False
+            )
             await store.rename_conversation(session, conversation, title)
             return thread_json(conversation)
         case "threads.delete":
@@ -192,13 +209,35 @@ async def prepare_stream(
     assistant = item_json(turn.assistant_message, conversation)
     text_part = assistant["content"][0]
     events.append({"type": "thread.item.added", "item": {**assistant, "content": []}})
-    events.append({"type": "thread.item.updated", "item_id": assistant["id"], "update": {
-        "type": "assistant_message.content_part.added", "content_index": 0,
-        "content": {"type": "output_text", "text": "", "annotations": []}}})
-    events.append({"type": "thread.item.updated", "item_id": assistant["id"], "update": {
-        "type": "assistant_message.content_part.text_delta", "content_index": 0, "delta": text_part["text"]}})
-    events.append({"type": "thread.item.updated", "item_id": assistant["id"], "update": {
-        "type": "assistant_message.content_part.done", "content_index": 0, "content": text_part}})
+    events.append(
+        {
+            "type": "thread.item.updated",
+            "item_id": assistant["id"],
+            "update": {
+                "type": "assistant_message.content_part.added",
+                "content_index": 0,
+                "content": {"type": "output_text", "text": "", "annotations": []},
+            },
+        }
+    )
+    events.append(
+        {
+            "type": "thread.item.updated",
+            "item_id": assistant["id"],
+            "update": {
+                "type": "assistant_message.content_part.text_delta",
+                "content_index": 0,
+                "delta": text_part["text"],
+            },
+        }
+    )
+    events.append(
+        {
+            "type": "thread.item.updated",
+            "item_id": assistant["id"],
+            "update": {"type": "assistant_message.content_part.done", "content_index": 0, "content": text_part},
+        }
+    )
     events.append({"type": "thread.item.done", "item": assistant})
     return events
 

@@ -3,6 +3,7 @@
 Everything lives in PostgreSQL and is reloaded per request, so any replica can serve the next turn.
 The user's message is committed before the model is called: a provider failure never loses it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,7 +76,11 @@ async def list_conversations(
 
 
 async def list_messages(
-    session: AsyncSession, conversation: Conversation, *, limit: int = 200, after_id: int | None = None,
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    limit: int = 200,
+    after_id: int | None = None,
     newest_first: bool = False,
 ) -> list[Message]:
     query = select(Message).where(Message.conversation_id == conversation.id)
@@ -96,9 +101,14 @@ async def rename_conversation(session: AsyncSession, conversation: Conversation,
 
 
 async def _history(session: AsyncSession, conversation_id: int) -> list[dict[str, str]]:
-    rows = (await session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(HISTORY_MESSAGES)
-    )).all()
+    rows = (
+        await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.id.desc())
+            .limit(HISTORY_MESSAGES)
+        )
+    ).all()
     return [{"role": row.role, "content": row.content} for row in reversed(rows)]
 
 
@@ -161,7 +171,7 @@ async def _answer(
         logger.warning("assistant provider problem", extra={"fields": {"reason": problem.reason, "user_id": user_id}})
         await session.rollback()
         return problem.reply, getattr(problem, "actions", [])
-    except Exception as error:  # noqa: BLE001 - a chat turn never becomes a 500
+    except Exception as error:
         logger.warning(
             "assistant failed", exc_info=error, extra={"fields": {"reason": type(error).__name__, "user_id": user_id}}
         )
@@ -176,5 +186,3 @@ async def _touch(session: AsyncSession, conversation_id: int) -> None:
 def _title_from(message: str) -> str:
     title = " ".join(message.split())
     return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
-
-

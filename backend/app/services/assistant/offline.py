@@ -4,6 +4,7 @@ It understands a few plain commands and runs them through the same tools as the 
   add buy milk · list my open tasks · complete buy milk · complete 3 · rename 2 to call mum ·
   delete the milk task
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ class Command:
 
 
 _FILLER = re.compile(r"^(?:please\s+|can you\s+|could you\s+)+", re.IGNORECASE)
-_ADD = re.compile(r"^(?:add|create|new)(?:\s+(?:a\s+)?(?:new\s+)?task)?\s*[:\-]?\s+(?P<title>.+)$", re.IGNORECASE | re.DOTALL)
+_ADD = re.compile(
+    r"^(?:add|create|new)(?:\s+(?:a\s+)?(?:new\s+)?task)?\s*[:\-]?\s+(?P<title>.+)$", re.IGNORECASE | re.DOTALL
+)
 _LIST = re.compile(
     r"^(?:list|show|view|what are|what's|whats)\b(?:\s+(?:me|all|of))*(?:\s+my)?"
     r"(?:\s+(?P<status>open|pending|todo|to-do|incomplete|unfinished|active|completed|complete|done|finished))?"
@@ -43,12 +46,23 @@ _COMPLETE = re.compile(
     r"^(?:complete|finish|done|check off|mark)\s+(?P<ref>.+?)(?:\s+(?:as\s+)?(?:done|complete|completed|finished))?$",
     re.IGNORECASE,
 )
-_RENAME = re.compile(r"^(?:rename|retitle|change)\s+(?:task\s+)?#?(?P<id>\d+)\s+(?:to|as|into)\s+(?P<title>.+)$", re.IGNORECASE | re.DOTALL)
+_RENAME = re.compile(
+    r"^(?:rename|retitle|change)\s+(?:task\s+)?#?(?P<id>\d+)\s+(?:to|as|into)\s+(?P<title>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _DELETE = re.compile(r"^(?:delete|remove|drop)\s+(?P<ref>.+)$", re.IGNORECASE)
 _STATUS_WORDS = {
-    "open": "open", "pending": "open", "todo": "open", "to-do": "open", "incomplete": "open",
-    "unfinished": "open", "active": "open",
-    "completed": "completed", "complete": "completed", "done": "completed", "finished": "completed",
+    "open": "open",
+    "pending": "open",
+    "todo": "open",
+    "to-do": "open",
+    "incomplete": "open",
+    "unfinished": "open",
+    "active": "open",
+    "completed": "completed",
+    "complete": "completed",
+    "done": "completed",
+    "finished": "completed",
 }
 
 

@@ -4,6 +4,7 @@ Every tool takes `user_id` as a separate, server-side argument (from the authent
 calls app/services/tasks.py with it. Tool arguments come from a model or a remote client and are never
 trusted for identity: the argument schemas have no user field, and unknown fields are dropped.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -39,7 +40,9 @@ class ListTasksArgs(_Args):
 
 class TaskRefArgs(_Args):
     task_id: int | None = Field(default=None, description="Id of the task (preferred)")
-    title: TitleSearch | None = Field(default=None, description="Text contained in the task's title, when the id is unknown")
+    title: TitleSearch | None = Field(
+        default=None, description="Text contained in the task's title, when the id is unknown"
+    )
 
 
 class UpdateTaskArgs(_Args):
@@ -153,9 +156,7 @@ async def execute_tool(session: AsyncSession, user_id: int, name: str, arguments
     try:
         args = args_model.model_validate(arguments)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in error.errors())
         return _error(f"Invalid arguments for {name}: {problems}")
     try:
         return await _IMPLEMENTATIONS[name](session, user_id, args)

@@ -3,6 +3,7 @@
 A row rather than an advisory lock: a session-level lock would pin a pooled connection for the whole
 turn, model calls included. The row expires after the turn deadline, so a crashed pod frees its slot.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -23,15 +24,17 @@ class TurnInProgress(Exception):
 
 @asynccontextmanager
 async def exclusive_turn(session: AsyncSession, user_id: int, deadline_seconds: float) -> AsyncIterator[None]:
-    taken = (await session.execute(
-        text(
-            "INSERT INTO assistant_turns AS t (user_id, started_at, expires_at) "
-            "VALUES (:user_id, now(), now() + make_interval(secs => :ttl)) "
-            "ON CONFLICT (user_id) DO UPDATE SET started_at = now(), expires_at = EXCLUDED.expires_at "
-            "WHERE t.expires_at < now() RETURNING user_id"
-        ),
-        {"user_id": user_id, "ttl": deadline_seconds + EXPIRY_MARGIN_SECONDS},
-    )).first()
+    taken = (
+        await session.execute(
+            text(
+                "INSERT INTO assistant_turns AS t (user_id, started_at, expires_at) "
+                "VALUES (:user_id, now(), now() + make_interval(secs => :ttl)) "
+                "ON CONFLICT (user_id) DO UPDATE SET started_at = now(), expires_at = EXCLUDED.expires_at "
+                "WHERE t.expires_at < now() RETURNING user_id"
+            ),
+            {"user_id": user_id, "ttl": deadline_seconds + EXPIRY_MARGIN_SECONDS},
+        )
+    ).first()
     await session.commit()
     if taken is None:
         raise TurnInProgress(user_id)

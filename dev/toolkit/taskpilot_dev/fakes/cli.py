@@ -47,9 +47,15 @@ DEFAULT_VERSIONS = {
 MINIKUBE_PROFILE = "minikube"
 DEFAULT_KUBE_VERSION = "v1.30.0"
 # What `tilt up` applies (each labelled app.kubernetes.io/managed-by=tilt, as Tilt labels every object).
-TILT_OBJECTS = ("deployment.apps/taskpilot-ai-backend", "deployment.apps/taskpilot-ai-frontend",
-                "statefulset.apps/taskpilot-ai-postgresql", "job.batch/taskpilot-ai-migrations",
-                "service/backend-service", "service/frontend-service", "service/postgresql-service")
+TILT_OBJECTS = (
+    "deployment.apps/taskpilot-ai-backend",
+    "deployment.apps/taskpilot-ai-frontend",
+    "statefulset.apps/taskpilot-ai-postgresql",
+    "job.batch/taskpilot-ai-migrations",
+    "service/backend-service",
+    "service/frontend-service",
+    "service/postgresql-service",
+)
 
 
 def load_state() -> dict:
@@ -103,8 +109,18 @@ def minikube(state: dict, argv: list[str]) -> int:
             return fail(f'Profile "{profile}" not found. Run "minikube profile list" to view all profiles.', 85)
         running = status == "running"
         value = "Running" if running else "Stopped"
-        print(json.dumps({"Name": profile, "Host": value, "Kubelet": value, "APIServer": value,
-                          "Kubeconfig": "Configured" if running else "Stopped", "Worker": False}))
+        print(
+            json.dumps(
+                {
+                    "Name": profile,
+                    "Host": value,
+                    "Kubelet": value,
+                    "APIServer": value,
+                    "Kubeconfig": "Configured" if running else "Stopped",
+                    "Worker": False,
+                }
+            )
+        )
         return 0 if running else 7
     if argv[:1] == ["start"]:
         state["minikube"] = "running"
@@ -125,7 +141,7 @@ def minikube(state: dict, argv: list[str]) -> int:
         return 0
     if command in (["addons", "enable"], ["image", "load"]):
         if status != "running":
-            return fail(f'The control-plane node {profile} host is not running: state={status.title()}', 80)
+            return fail(f"The control-plane node {profile} host is not running: state={status.title()}", 80)
         if command == ["image", "load"]:
             state.setdefault("loaded_images", []).extend(argv[2:])
         return 0
@@ -161,7 +177,9 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         return fail(f'error: context "{context}" does not exist')
     cluster = cluster_for(state, context)
     if cluster is None:
-        return fail("The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?")
+        return fail(
+            "The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?"
+        )
     namespace = pop_option(argv, "-n", "--namespace") or "default"
     if argv[:2] == ["get", "namespace"]:
         if argv[2] in cluster["namespaces"]:
@@ -187,8 +205,8 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         return 0
     if argv[:2] == ["rollout", "status"]:
         if not any(key.startswith(namespace + "/") for key in cluster["releases"]):
-            return fail(f'Error from server (NotFound): {argv[2].replace("/", "s.apps ")} not found')
-        print(f'{argv[2]} successfully rolled out')
+            return fail(f"Error from server (NotFound): {argv[2].replace('/', 's.apps ')} not found")
+        print(f"{argv[2]} successfully rolled out")
         return 0
     if argv[:1] == ["wait"]:
         if not any(key.startswith(namespace + "/") for key in cluster["releases"]):
@@ -202,13 +220,17 @@ def kubectl(state: dict, argv: list[str], context: str | None) -> int:
         time.sleep(float(state.get("port_forward_seconds", 0.2)))
         return 1  # a real forward only ends when it drops
     if argv[:1] == ["exec"] and "--" in argv:
-        command = " ".join(argv[argv.index("--") + 1:])
+        command = " ".join(argv[argv.index("--") + 1 :])
         if command in state.get("exec", {}):
             return subprocess.run(state["exec"][command]).returncode
-        names = argv[argv.index("--") + 4:]  # -- python -c SCRIPT NAMES...
+        names = argv[argv.index("--") + 4 :]  # -- python -c SCRIPT NAMES...
         dns = state.get("dns", {})
-        print("".join(f"{n} {dns[n]}\n" if n in dns else f"{n} FAILED [Errno -2] Name or service not known\n"
-                      for n in names), end="")
+        print(
+            "".join(
+                f"{n} {dns[n]}\n" if n in dns else f"{n} FAILED [Errno -2] Name or service not known\n" for n in names
+            ),
+            end="",
+        )
         return 0
     return fail(f"fake kubectl: unsupported {argv}")
 
@@ -249,10 +271,12 @@ def helm(state: dict, argv: list[str], context: str | None) -> int:
         if argv[:1] == ["install"] and f"{namespace}/{positional_args(argv[1:])[0]}" in cluster["releases"]:
             return fail("Error: INSTALLATION FAILED: cannot re-use a name that is still in use")
         if namespace in cluster.get("tilt_namespaces", []):  # what real Helm says about Tilt's objects
-            return fail('Error: rendered manifests contain a resource that already exists. Unable to continue with '
-                        'install: Service "backend-service" in namespace "taskpilot" exists and cannot be imported '
-                        'into the current release: invalid ownership metadata; label validation error: missing key '
-                        '"app.kubernetes.io/managed-by": must be set to "Helm"')
+            return fail(
+                "Error: rendered manifests contain a resource that already exists. Unable to continue with "
+                'install: Service "backend-service" in namespace "taskpilot" exists and cannot be imported '
+                "into the current release: invalid ownership metadata; label validation error: missing key "
+                '"app.kubernetes.io/managed-by": must be set to "Helm"'
+            )
         if namespace not in cluster["namespaces"]:
             return fail(f'Error: create: failed to create: namespaces "{namespace}" not found')
         release, chart = positional_args(argv[1:])[:2]
@@ -281,8 +305,10 @@ def helm(state: dict, argv: list[str], context: str | None) -> int:
 def patch_scale(api_server: str, namespace: str, deployment: str, replicas: int) -> None:
     request = urllib.request.Request(
         f"{api_server}/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale",
-        data=json.dumps({"spec": {"replicas": replicas}}).encode(), method="PATCH",
-        headers={"Content-Type": "application/merge-patch+json"})
+        data=json.dumps({"spec": {"replicas": replicas}}).encode(),
+        method="PATCH",
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     with urllib.request.urlopen(request, timeout=10):
         pass
 
@@ -302,7 +328,9 @@ def docker(state: dict, argv: list[str]) -> int:
         return 0
     if argv[:1] == ["info"]:
         if not state.get("docker_daemon", True):
-            return fail("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+            return fail(
+                "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+            )
         if "--format" in argv:
             print(f"{state.get('docker_ncpu', 8)} {state.get('docker_mem_bytes', 16 * 1024**3)}")
         else:
@@ -356,10 +384,10 @@ FAKED_TOOLS = ("minikube", "kubectl", "helm", "docker", "tilt", "python3")
 class FakeCliSet:
     """The fake tools as executables in `root/fakebin`, with their state file and call log.
 
-        clis = FakeCliSet(tmp_path)
-        clis.state.update(...); clis.save()        # arrange the world
-        subprocess.run([...], env=clis.env(...))   # or use clis.path("kubectl") directly
-        clis.load(); clis.calls()                  # what happened
+    clis = FakeCliSet(tmp_path)
+    clis.state.update(...); clis.save()        # arrange the world
+    subprocess.run([...], env=clis.env(...))   # or use clis.path("kubectl") directly
+    clis.load(); clis.calls()                  # what happened
     """
 
     def __init__(self, root: Path, tools: tuple[str, ...] = FAKED_TOOLS) -> None:
@@ -368,9 +396,16 @@ class FakeCliSet:
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         self.state_file = self.root / "state.json"
         self.log_file = self.root / "calls.jsonl"
-        self.state: dict = {"minikube": "absent", "current_context": None, "contexts": {}, "docker_daemon": True,
-                            "docker_ncpu": 8, "docker_mem_bytes": 16 * 1024**3, "port_forward_seconds": 0.2,
-                            "fail": []}
+        self.state: dict = {
+            "minikube": "absent",
+            "current_context": None,
+            "contexts": {},
+            "docker_daemon": True,
+            "docker_ncpu": 8,
+            "docker_mem_bytes": 16 * 1024**3,
+            "port_forward_seconds": 0.2,
+            "fail": [],
+        }
         for tool in tools:
             self.add_tool(tool)
         self.save()
@@ -415,7 +450,9 @@ def main() -> int:
     state = load_state()
     context = None
     if tool in ("kubectl", "helm"):
-        context = pop_option(argv, "--context" if tool == "kubectl" else "--kube-context") or state.get("current_context")
+        context = pop_option(argv, "--context" if tool == "kubectl" else "--kube-context") or state.get(
+            "current_context"
+        )
     log_call(tool, sys.argv[2:], context)
     for prefix in state.get("fail", []):
         if " ".join([tool, *sys.argv[2:]]).startswith(prefix):

@@ -45,8 +45,12 @@ class FakePod:
     never_ready: bool = False
 
     def ready(self, now: float, stuck: bool) -> bool:
-        return (self.phase == "Running" and now >= self.ready_at and not self.never_ready
-                and not (stuck and self.ready_at > 0))
+        return (
+            self.phase == "Running"
+            and now >= self.ready_at
+            and not self.never_ready
+            and not (stuck and self.ready_at > 0)
+        )
 
 
 @dataclass
@@ -76,9 +80,14 @@ class FakeCluster:
     stuck: new pods never become Ready (a broken rollout).
     """
 
-    def __init__(self, namespace: str = "taskpilot", ready_delay: float = 0.3, termination_delay: float = 0.3,
-                 on_pod_deleted: Callable[[], None] | None = None,
-                 on_volume_deleted: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str = "taskpilot",
+        ready_delay: float = 0.3,
+        termination_delay: float = 0.3,
+        on_pod_deleted: Callable[[], None] | None = None,
+        on_volume_deleted: Callable[[], None] | None = None,
+    ) -> None:
         self.namespace = namespace
         self.namespaces = {"default", "kube-system", namespace}
         self.ready_delay, self.termination_delay = ready_delay, termination_delay
@@ -93,15 +102,21 @@ class FakeCluster:
         self.workloads = {
             "taskpilot-ai-frontend": FakeWorkload("taskpilot-ai-frontend", "taskpilot-frontend", 1),
             "taskpilot-ai-backend": FakeWorkload("taskpilot-ai-backend", "taskpilot-backend", 1),
-            "taskpilot-ai-postgresql": FakeWorkload("taskpilot-ai-postgresql", "taskpilot-postgresql", 1, kind="StatefulSet"),
+            "taskpilot-ai-postgresql": FakeWorkload(
+                "taskpilot-ai-postgresql", "taskpilot-postgresql", 1, kind="StatefulSet"
+            ),
         }
-        self.services = {"frontend-service": "taskpilot-frontend", "backend-service": "taskpilot-backend",
-                         "postgresql-service": "taskpilot-postgresql"}
+        self.services = {
+            "frontend-service": "taskpilot-frontend",
+            "backend-service": "taskpilot-backend",
+            "postgresql-service": "taskpilot-postgresql",
+        }
         self.pods: dict[str, FakePod] = {}
         # PVC name -> {"uid", "deleting"}: the StatefulSet's volumeClaimTemplates claim ("data")
         self.claims: dict[str, dict] = {}
-        self.pods["taskpilot-ai-migrations-x1"] = FakePod("taskpilot-ai-migrations-x1", "taskpilot-migrations", "Job",
-                                                          phase="Succeeded")
+        self.pods["taskpilot-ai-migrations-x1"] = FakePod(
+            "taskpilot-ai-migrations-x1", "taskpilot-migrations", "Job", phase="Succeeded"
+        )
         for workload in self.workloads.values():
             for _ in range(workload.replicas):
                 self._create_pod(workload, ready_now=True)
@@ -119,9 +134,14 @@ class FakeCluster:
         else:
             name = f"{workload.name}-{next(self._ids):05x}"
         live = len(self._live(workload))
-        pod = FakePod(name, workload.app, "ReplicaSet" if workload.kind == "Deployment" else "StatefulSet",
-                      workload.template, ready_at=0.0 if ready_now else time.monotonic() + self.ready_delay,
-                      never_ready=workload.max_ready is not None and live >= workload.max_ready)
+        pod = FakePod(
+            name,
+            workload.app,
+            "ReplicaSet" if workload.kind == "Deployment" else "StatefulSet",
+            workload.template,
+            ready_at=0.0 if ready_now else time.monotonic() + self.ready_delay,
+            never_ready=workload.max_ready is not None and live >= workload.max_ready,
+        )
         self.pods[name] = pod
         return pod
 
@@ -135,7 +155,7 @@ class FakeCluster:
         try:
             if hook is not None:
                 hook()
-        except BaseException as error:  # noqa: BLE001 - surfaced to the test through .error
+        except BaseException as error:
             self.error = error
         finally:
             with self.lock:
@@ -157,13 +177,23 @@ class FakeCluster:
                 if workload.replicas == 0:
                     for pod in live:
                         pod.deleting_at = now + self.termination_delay
-                if (self.claims.get(claim, {}).get("deleting") and f"{workload.name}-0" not in self.pods
-                        and not workload.replacing):  # pvc-protection: gone once no pod uses it
+                if (
+                    self.claims.get(claim, {}).get("deleting")
+                    and f"{workload.name}-0" not in self.pods
+                    and not workload.replacing
+                ):  # pvc-protection: gone once no pod uses it
                     del self.claims[claim]
                     workload.replacing = True
-                    threading.Thread(target=self._run_hook, args=(workload, self.on_volume_deleted), daemon=True).start()
-                if (self.recreate and workload.replicas > 0 and not workload.replacing and not live
-                        and f"{workload.name}-0" not in self.pods):
+                    threading.Thread(
+                        target=self._run_hook, args=(workload, self.on_volume_deleted), daemon=True
+                    ).start()
+                if (
+                    self.recreate
+                    and workload.replicas > 0
+                    and not workload.replacing
+                    and not live
+                    and f"{workload.name}-0" not in self.pods
+                ):
                     self.claims.setdefault(claim, {"uid": str(uuid.uuid4()), "deleting": False})
                     self._create_pod(workload)
                 continue
@@ -171,7 +201,7 @@ class FakeCluster:
             old = [p for p in live if p.template != workload.template]
             for _ in range(workload.replicas - len(new)):
                 new.append(self._create_pod(workload))
-            for extra in new[workload.replicas:]:
+            for extra in new[workload.replicas :]:
                 extra.deleting_at = now + self.termination_delay
             if sum(p.ready(now, self.stuck) for p in new[: workload.replicas]) == workload.replicas:
                 for pod in old:
@@ -190,18 +220,32 @@ class FakeCluster:
     def pod_json(self, pod: FakePod) -> dict:
         now = time.monotonic()
         ready = pod.ready(now, self.stuck)
-        metadata = {"name": pod.name, "namespace": self.namespace, "uid": pod.uid, "labels": {"app": pod.app},
-                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": pod.owner_kind, "name": pod.app, "uid": "o"}]}
+        metadata = {
+            "name": pod.name,
+            "namespace": self.namespace,
+            "uid": pod.uid,
+            "labels": {"app": pod.app},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": pod.owner_kind, "name": pod.app, "uid": "o"}],
+        }
         if pod.deleting_at is not None:
             metadata["deletionTimestamp"] = "2026-01-01T00:00:00Z"
         return {
-            "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": metadata,
             "spec": {"containers": [{"name": pod.app.removeprefix("taskpilot-")}]},
             "status": {
                 "phase": pod.phase,
                 "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-                "containerStatuses": [{"name": pod.app.removeprefix("taskpilot-"), "ready": ready, "restartCount": 0,
-                                       "image": f"{pod.app}:dev", "imageID": "sha256:0"}],
+                "containerStatuses": [
+                    {
+                        "name": pod.app.removeprefix("taskpilot-"),
+                        "ready": ready,
+                        "restartCount": 0,
+                        "image": f"{pod.app}:dev",
+                        "imageID": "sha256:0",
+                    }
+                ],
             },
         }
 
@@ -211,31 +255,45 @@ class FakeCluster:
         ready = sum(p.ready(now, self.stuck) for p in live)
         updated = sum(p.template == workload.template for p in live)
         selector = {"matchLabels": {"app": workload.app}}
-        template = {"metadata": {"labels": {"app": workload.app}, "annotations": workload.annotations},
-                    "spec": {"containers": [{"name": workload.app}]}}
+        template = {
+            "metadata": {"labels": {"app": workload.app}, "annotations": workload.annotations},
+            "spec": {"containers": [{"name": workload.app}]},
+        }
         spec = {"replicas": workload.replicas, "selector": selector, "template": template}
         if workload.kind == "StatefulSet":
             spec["serviceName"] = "postgresql-service"
             spec["volumeClaimTemplates"] = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]
         return {
-            "apiVersion": "apps/v1", "kind": workload.kind,
+            "apiVersion": "apps/v1",
+            "kind": workload.kind,
             "metadata": {"name": workload.name, "namespace": self.namespace, "generation": workload.generation},
             "spec": spec,
-            "status": {"replicas": len(live), "readyReplicas": ready, "updatedReplicas": updated,
-                       "availableReplicas": ready, "observedGeneration": workload.generation},
+            "status": {
+                "replicas": len(live),
+                "readyReplicas": ready,
+                "updatedReplicas": updated,
+                "availableReplicas": ready,
+                "observedGeneration": workload.generation,
+            },
         }
 
     def scale_json(self, workload: FakeWorkload) -> dict:
-        return {"apiVersion": "autoscaling/v1", "kind": "Scale",
-                "metadata": {"name": workload.name, "namespace": self.namespace},
-                "spec": {"replicas": workload.replicas}, "status": {"replicas": len(self._live(workload))}}
+        return {
+            "apiVersion": "autoscaling/v1",
+            "kind": "Scale",
+            "metadata": {"name": workload.name, "namespace": self.namespace},
+            "spec": {"replicas": workload.replicas},
+            "status": {"replicas": len(self._live(workload))},
+        }
 
     def endpoints_json(self, service: str) -> dict:
         now = time.monotonic()
         app = self.services[service]
-        addresses = [{"ip": f"10.244.0.{i + 10}", "targetRef": {"kind": "Pod", "name": p.name, "namespace": self.namespace}}
-                     for i, p in enumerate(self.pods.values())
-                     if p.app == app and p.deleting_at is None and p.ready(now, self.stuck)]
+        addresses = [
+            {"ip": f"10.244.0.{i + 10}", "targetRef": {"kind": "Pod", "name": p.name, "namespace": self.namespace}}
+            for i, p in enumerate(self.pods.values())
+            if p.app == app and p.deleting_at is None and p.ready(now, self.stuck)
+        ]
         subsets = [{"addresses": addresses, "ports": [{"port": 8000}]}] if addresses else []
         return {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": service}, "subsets": subsets}
 
@@ -255,8 +313,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _not_found(self, what: str) -> None:
-        self._send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                         "message": f"{what} not found", "code": 404})
+        self._send(
+            404,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "NotFound",
+                "message": f"{what} not found",
+                "code": 404,
+            },
+        )
 
     def _handle(self, method: str) -> None:
         cluster = self.cluster
@@ -274,12 +341,21 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "GET" and url.path == f"/api/v1/namespaces/{ns}/pods":
                 selector = parse_qs(url.query).get("labelSelector", [""])[0]
                 pods = [p for p in cluster.pods.values() if not selector or selector == f"app={p.app}"]
-                return self._send(200, {"apiVersion": "v1", "kind": "PodList", "metadata": {},
-                                        "items": [cluster.pod_json(p) for p in pods]})
+                return self._send(
+                    200,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "PodList",
+                        "metadata": {},
+                        "items": [cluster.pod_json(p) for p in pods],
+                    },
+                )
             if method in ("GET", "DELETE") and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/pods/([^/]+)", url.path)):
                 pod = cluster.terminate(m.group(1)) if method == "DELETE" else cluster.pods.get(m.group(1))
                 return self._send(200, cluster.pod_json(pod)) if pod else self._not_found(f'pods "{m.group(1)}"')
-            if m := re.fullmatch(rf"/apis/apps/v1/namespaces/{ns}/(deployments|statefulsets)/([^/]+)(/scale)?", url.path):
+            if m := re.fullmatch(
+                rf"/apis/apps/v1/namespaces/{ns}/(deployments|statefulsets)/([^/]+)(/scale)?", url.path
+            ):
                 kind = "Deployment" if m.group(1) == "deployments" else "StatefulSet"
                 workload = cluster.workloads.get(m.group(2))
                 if workload is None or workload.kind != kind:
@@ -292,14 +368,17 @@ class _Handler(BaseHTTPRequestHandler):
                         return self._send(200, cluster.scale_json(workload))
                 else:
                     if method == "PATCH":
-                        annotations = body.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
+                        annotations = (
+                            body.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
+                        )
                         workload.annotations.update(annotations)
                         workload.generation += 1
                         cluster.reconcile()
                     if method in ("GET", "PATCH"):
                         return self._send(200, cluster.workload_json(workload))
             if method in ("GET", "DELETE") and (
-                    m := re.fullmatch(rf"/api/v1/namespaces/{ns}/persistentvolumeclaims/([^/]+)", url.path)):
+                m := re.fullmatch(rf"/api/v1/namespaces/{ns}/persistentvolumeclaims/([^/]+)", url.path)
+            ):
                 claim = cluster.claims.get(m.group(1))
                 if claim is None:
                     return self._not_found(f'persistentvolumeclaims "{m.group(1)}"')
@@ -308,22 +387,32 @@ class _Handler(BaseHTTPRequestHandler):
                     cluster.reconcile()
                 metadata = {"name": m.group(1), "namespace": ns, "uid": claim["uid"]}
                 if claim["deleting"]:
-                    metadata.update(deletionTimestamp="2026-01-01T00:00:00Z", finalizers=["kubernetes.io/pvc-protection"])
-                return self._send(200, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata,
-                                        "spec": {"accessModes": ["ReadWriteOnce"]}, "status": {"phase": "Bound"}})
+                    metadata.update(
+                        deletionTimestamp="2026-01-01T00:00:00Z", finalizers=["kubernetes.io/pvc-protection"]
+                    )
+                return self._send(
+                    200,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "PersistentVolumeClaim",
+                        "metadata": metadata,
+                        "spec": {"accessModes": ["ReadWriteOnce"]},
+                        "status": {"phase": "Bound"},
+                    },
+                )
             if method == "GET" and (m := re.fullmatch(rf"/api/v1/namespaces/{ns}/endpoints/([^/]+)", url.path)):
                 if m.group(1) in cluster.services:
                     return self._send(200, cluster.endpoints_json(m.group(1)))
                 return self._not_found(f'endpoints "{m.group(1)}"')
         self._send(405, {"kind": "Status", "message": f"fake API: unsupported {method} {url.path}", "code": 405})
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle("PATCH")
 
 
@@ -362,11 +451,19 @@ class FakeApiServer:
 def write_kubeconfig(path: Path, servers: dict[str, FakeApiServer], current: str) -> Path:
     """A kubeconfig with one context per fake server (e.g. a local one and a "remote" one that must
     never be called), `current` being kubectl's current context."""
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": current,
-        "clusters": [{"name": name, "cluster": {"server": server.url}} for name, server in servers.items()],
-        "users": [{"name": "fake", "user": {"token": "fake-token"}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": "fake", "namespace": server.cluster.namespace}}
-                     for name, server in servers.items()],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": current,
+                "clusters": [{"name": name, "cluster": {"server": server.url}} for name, server in servers.items()],
+                "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+                "contexts": [
+                    {"name": name, "context": {"cluster": name, "user": "fake", "namespace": server.cluster.namespace}}
+                    for name, server in servers.items()
+                ],
+            }
+        )
+    )
     return path

@@ -1,5 +1,6 @@
 """Small real HTTP servers standing in for a web app in checks' tests: a page that answers, a URL
 nothing listens on."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,7 +28,7 @@ class PageHandler(BaseHTTPRequestHandler):
 
     status = 200
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = b"<!doctype html><title>TaskPilot AI</title>"
         self.send_response(self.status)
         self.send_header("Content-Type", "text/html")
