@@ -19,7 +19,8 @@ Options:
   -h, --help          show this help and exit
 
 Environment:
-  MINIKUBE_PROFILE     minikube profile = kube context (default: minikube)
+  KUBE_CONTEXT         kube context (default: $MINIKUBE_PROFILE, i.e. minikube; ./dev/kube.sh: taskpilot-local)
+  MINIKUBE_PROFILE     minikube profile (default: minikube)
   TASKPILOT_NAMESPACE  namespace (default: taskpilot)
   FRONTEND_PORT, BACKEND_PORT, PORT_FORWARD_MAX_RESTARTS
                        defaults for the three options above

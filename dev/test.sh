@@ -2,8 +2,9 @@
 # shellcheck disable=SC2329  # tier functions are called through run_tier
 # The one test command: every tier this machine can run, in one go.
 #
-#   ./dev/test.sh                    all tiers (python suites incl. images when Docker answers, frontend, browser)
-#   ./dev/test.sh --skip browser     leave out tiers (comma list: frontend, python, browser)
+#   ./dev/test.sh                    all tiers (python suites incl. images when Docker answers, frontend, browser,
+#                                    cluster: a real Kubernetes built from upstream, the chart by Helm, real Tilt)
+#   ./dev/test.sh --skip browser     leave out tiers (comma list: frontend, python, browser, cluster)
 #   ./dev/test.sh --only python -- tests/chart -k lint    one tier; words after -- go to pytest
 #   ./dev/test.sh --help
 #
@@ -14,7 +15,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
-TIERS_ALL=(frontend python browser)
+TIERS_ALL=(frontend python browser cluster)
 SKIP="" ONLY="" PYTEST_ARGS=()
 
 usage() { sed -n '3,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -61,6 +62,19 @@ fi
 if wanted browser && [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   if is_debian_root; then apt_install chromium; else
     die "Chromium is missing for the browser tier: apt-get install chromium (or set CHROMIUM_PATH), or run with --skip browser"
+  fi
+fi
+
+if wanted cluster; then
+  [ "$(id -u)" = 0 ] || die "the cluster tier runs a Kubernetes node (containers, mounts, iptables): run as root, or --skip cluster"
+  command -v go >/dev/null || die "Go 1.24+ is missing for the cluster tier (it builds Kubernetes, etcd, containerd, CoreDNS and Tilt): https://go.dev/dl — or --skip cluster"
+  command -v docker >/dev/null && docker info >/dev/null 2>&1 || die "the cluster tier builds images with Docker, and no engine answers: start dockerd (./.ci/start-docker.sh) — or --skip cluster"
+  missing=()
+  for pkg_path in runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge docker-registry:/usr/bin/docker-registry iptables:/usr/sbin/iptables; do
+    [ -e "${pkg_path#*:}" ] || missing+=("${pkg_path%%:*}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if is_debian_root; then apt_install "${missing[@]}"; else die "the cluster tier needs: ${missing[*]} (apt-get install ${missing[*]})"; fi
   fi
 fi
 
@@ -120,12 +134,18 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-}"
 
 # ---------- Python suites: backend, chart, Tiltfile, helpers, scripts, images, e2e ----------
 if wanted python; then
-  run_tier python python -m pytest "${PYTEST_ARGS[@]}"
+  # Cluster tests need the cluster tier's stack: they run there, never skipped here.
+  run_tier python python -m pytest -m "not cluster" "${PYTEST_ARGS[@]}"
 fi
 
 # ---------- browser end-to-end (Chromium via playwright-core) ----------
 if wanted browser; then
   run_tier browser bash -c "cd frontend && npm run -s test:browser"
+fi
+
+# ---------- cluster: real Kubernetes, the chart by Helm, real Tilt (tests/cluster/tier.sh) ----------
+if wanted cluster; then
+  run_tier cluster tests/cluster/tier.sh
 fi
 
 # ---------- summary ----------

@@ -7,7 +7,7 @@
 TASKPILOT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MINIKUBE_PROFILE="${MINIKUBE_PROFILE:-minikube}"
 # minikube names the kube context after its profile; every kubectl/helm/tilt call pins it.
-KUBE_CONTEXT="$MINIKUBE_PROFILE"
+KUBE_CONTEXT="${KUBE_CONTEXT:-$MINIKUBE_PROFILE}"
 TASKPILOT_NAMESPACE="${TASKPILOT_NAMESPACE:-taskpilot}"
 HELM_RELEASE="${HELM_RELEASE:-taskpilot-ai}"
 SCRIPT_STARTED_AT="$(date +%s)"

@@ -58,7 +58,7 @@ def test_hardening_on_every_pod_and_container(rendered, profile):
     docs = rendered[profile]
     pods = cs.workloads(docs)
     kinds = {o["kind"] for o in pods}
-    assert {"Deployment", "StatefulSet", "Job", "Pod"} <= kinds  # jobs and helm test pods are covered
+    assert {"Deployment", "StatefulSet", "Pod"} <= kinds  # helm test pods are covered
     if profile == "prod":
         assert "CronJob" in kinds  # the backup CronJob too
     for obj in pods:
@@ -76,7 +76,8 @@ def test_hardening_on_every_pod_and_container(rendered, profile):
             assert sc["runAsNonRoot"] is True and isinstance(sc["runAsUser"], int), (where, c["name"])
             assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, (where, c["name"])
             assert sc.get("privileged", False) is False
-            dev_app = profile == "dev" and obj["kind"] == "Deployment"
+            # Only the app containers of dev Deployments are writable (live update syncs into them).
+            dev_app = profile == "dev" and obj["kind"] == "Deployment" and c in spec["containers"]
             assert sc["readOnlyRootFilesystem"] is (not dev_app), (where, c["name"])
     service_accounts = [d for d in docs if d["kind"] == "ServiceAccount"]
     assert [sa["automountServiceAccountToken"] for sa in service_accounts] == [False]
@@ -169,24 +170,24 @@ def test_postgresql_is_not_restarted_by_config_changes():
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_migration_job_is_a_hook_that_waits_for_the_database(rendered, profile):
-    job = cs.find(rendered[profile], "Job", f"{FULL}-migrations")
-    annotations = job["metadata"]["annotations"]
-    assert set(annotations["helm.sh/hook"].split(",")) == {"post-install", "pre-upgrade"}
-    assert int(annotations["helm.sh/hook-weight"]) == 0
-    assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
-    assert job["spec"]["backoffLimit"] >= 1 and job["spec"]["activeDeadlineSeconds"] > 0
-    spec = cs.pod_spec(job)
-    assert spec["restartPolicy"] == "Never"
-    (wait,) = spec["initContainers"]
+def test_backend_pods_migrate_in_init_containers_after_the_database_answers(rendered, profile):
+    docs = rendered[profile]
+    assert not [d for d in docs if d["kind"] == "Job"]  # no hook: `helm install --wait` has nothing to wait on
+    backend = cs.find(docs, "Deployment", f"{FULL}-backend")
+    wait, migrate = cs.pod_spec(backend)["initContainers"]
     assert "pg_isready" in " ".join(wait["command"])
-    migrate = cs.container(job, "migrations")
     assert migrate["command"] == ["alembic", "upgrade", "head"]
     assert migrate["workingDir"] == "/app"
+    assert migrate["image"] == cs.container(backend, "backend")["image"]
     # never in the replicas' start command
     for component in ("frontend", "backend"):
-        c = cs.container(cs.find(rendered[profile], "Deployment", f"{FULL}-{component}"), component)
+        c = cs.container(cs.find(docs, "Deployment", f"{FULL}-{component}"), component)
         assert "alembic" not in " ".join(c.get("command", []) + c.get("args", []))
+
+
+def test_migrations_can_be_left_to_the_operator():
+    backend = cs.find(cs.render("default", "migrations.enabled=false"), "Deployment", f"{FULL}-backend")
+    assert "initContainers" not in cs.pod_spec(backend)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

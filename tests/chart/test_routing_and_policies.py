@@ -66,7 +66,7 @@ def test_network_policy_toggle(rendered, profile, enabled):
 def test_prod_network_policies_allow_only_the_documented_flows(rendered):
     docs = rendered["prod"]
     policies = _policies(docs)
-    assert set(policies) == {"frontend", "backend", "postgresql", "migrations", "backup", "test"}
+    assert set(policies) == {"frontend", "backend", "postgresql", "backup", "test"}
     # every pod of the release is selected by exactly one policy, with both directions restricted
     for obj in cs.workloads(docs):
         labels = cs.pod_labels(obj)
@@ -80,11 +80,11 @@ def test_prod_network_policies_allow_only_the_documented_flows(rendered):
         return [peer for rule in policy["spec"].get("ingress", []) for peer in rule["from"]]
 
     frontend_labels = cs.pod_labels(cs.find(docs, "Deployment", f"{FULL}-frontend"))
-    # postgres: only backend, migrations, backup on 5432
+    # postgres: only backend (which migrates in its init containers) and backup on 5432
     pg = policies["postgresql"]
     assert _allowed_ports(pg["spec"]["ingress"]) == {5432}
     pg_sources = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in sources(pg)}
-    assert pg_sources == {"backend", "migrations", "backup"}
+    assert pg_sources == {"backend", "backup"}
     assert all("namespaceSelector" not in peer for peer in sources(pg))
     # backend: from the ingress controller namespace and the frontend; to postgres 5432, DNS and HTTPS
     assert _allowed_ports(policies["backend"]["spec"]["ingress"]) == {8000}
@@ -105,9 +105,8 @@ def test_prod_network_policies_allow_only_the_documented_flows(rendered):
         if "podSelector" in peer and "namespaceSelector" not in peer
     ]
     assert frontend_to == [cs.find(docs, "Deployment", f"{FULL}-backend")["spec"]["selector"]["matchLabels"]]
-    for name in ("migrations", "backup"):
-        assert _allowed_ports(policies[name]["spec"]["egress"]) == {5432, 53}
-        assert policies[name]["spec"]["ingress"] == []
+    assert _allowed_ports(policies["backup"]["spec"]["egress"]) == {5432, 53}
+    assert policies["backup"]["spec"]["ingress"] == []
 
 
 def test_external_https_egress_can_be_switched_off():

@@ -48,9 +48,6 @@ def test_workload_names_and_app_labels(rendered, profile):
         assert obj["spec"]["selector"]["matchLabels"].items() <= labels.items()
         ports = cs.container(obj, container_name)["ports"]
         assert [p["containerPort"] for p in ports] == [port]
-    job = cs.find(docs, "Job", f"{FULL}-migrations")
-    # `kubectl wait -l app=taskpilot-backend` must not wait for the (completing) migration pod
-    assert cs.pod_labels(job)["app"] != "taskpilot-backend"
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -79,14 +76,12 @@ def test_backend_and_migrations_env_matches_settings_both_ways(rendered, profile
     docs = rendered[profile]
     reads = app_env.backend_env_names()
     wanted = reads - app_env.BACKEND_READ_NOT_PROVIDED
-    for kind, name, container_name in (
-        ("Deployment", f"{FULL}-backend", "backend"),
-        ("Job", f"{FULL}-migrations", "migrations"),
-    ):
-        obj = cs.find(docs, kind, name)
-        provided = env_names(docs, obj, cs.container(obj, container_name))
-        assert wanted - provided == set(), f"{name} misses variables the backend reads"
-        assert provided - reads == set(), f"{name} gets variables the backend never reads"
+    obj = cs.find(docs, "Deployment", f"{FULL}-backend")
+    migrate = next(c for c in cs.pod_spec(obj)["initContainers"] if c["name"] == "migrate")
+    for container in (cs.container(obj, "backend"), migrate):
+        provided = env_names(docs, obj, container)
+        assert wanted - provided == set(), f"{container['name']} misses variables the backend reads"
+        assert provided - reads == set(), f"{container['name']} gets variables the backend never reads"
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -234,8 +229,9 @@ def test_app_images(rendered, profile, pull_policy, tag):
         c = cs.container(cs.find(docs, "Deployment", f"{FULL}-{component}"), component)
         assert c["image"] == f"taskpilot-{component}:{tag}"
         assert c["imagePullPolicy"] == pull_policy
-    migrations = cs.container(cs.find(docs, "Job", f"{FULL}-migrations"), "migrations")
-    assert migrations["image"] == f"taskpilot-backend:{tag}"
+    backend = cs.find(docs, "Deployment", f"{FULL}-backend")
+    migrate = next(c for c in cs.pod_spec(backend)["initContainers"] if c["name"] == "migrate")
+    assert migrate["image"] == f"taskpilot-backend:{tag}"
     assert (
         cs.container(cs.find(docs, "StatefulSet", f"{FULL}-postgresql"), "postgresql")["image"] == "postgres:15-alpine"
     )

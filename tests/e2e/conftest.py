@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from taskpilot_dev import api, harness, tools
-from taskpilot_dev.cluster import ClusterApi, PortForward, connect
+from taskpilot_dev import api, harness
+from taskpilot_dev.cluster import ClusterApi, PortForward
 from taskpilot_dev.paths import CHART_DIR
 
 E2E_REPORT: list[str] = []  # lines printed in the terminal summary (load counts, spread, scaling method)
@@ -104,45 +104,36 @@ def make_user(backend_url: str):
 # --- cluster ------------------------------------------------------------------------
 
 
-def _connect_cluster() -> tuple[ClusterApi | None, str]:
-    if os.environ.get("E2E_SKIP_CLUSTER") == "1":
-        return None, "E2E_SKIP_CLUSTER=1"
-    kube, reason = connect(os.environ.get("E2E_KUBE_CONTEXT") or None, NAMESPACE)
-    if kube is not None:
-        kube.kubectl_bin, kube.helm_bin = tools.kubectl_bin(), tools.helm_bin()
-    return kube, reason
+def _ingress_controller_running(cluster: ClusterApi) -> bool:
+    try:
+        cluster.service_url("ingress-nginx-controller", namespace="ingress-nginx")
+    except Exception:
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
-def cluster_connection() -> tuple[ClusterApi | None, str]:
-    return _connect_cluster()
-
-
-@pytest.fixture(scope="session")
-def cluster(cluster_connection) -> ClusterApi:
-    kube, reason = cluster_connection
-    if kube is None and os.environ.get("E2E_REQUIRE_CLUSTER") == "1":
-        pytest.fail(f"E2E_REQUIRE_CLUSTER=1 but no cluster: {reason}")
-    if kube is None:
-        pytest.skip(f"cluster tests need a reachable Kubernetes cluster with TaskPilot deployed: {reason}")
-    return kube
-
-
-@pytest.fixture(scope="session")
-def ingress(cluster: ClusterApi) -> str:
-    """Base URL of the ingress (rule host: localhost): E2E_INGRESS_URL, else a forward to ingress-nginx.
-    The URL says localhost so the Host header matches the ingress rule."""
+def app_url(cluster: ClusterApi) -> str:
+    """The app's front door: E2E_INGRESS_URL; else a forward to ingress-nginx where it runs (minikube's
+    addon; the URL says localhost so the Host header matches the ingress rule); else the frontend
+    Service's cluster IP, which a node of the cluster reaches through kube-proxy (the local cluster)."""
     if os.environ.get("E2E_INGRESS_URL"):
         yield os.environ["E2E_INGRESS_URL"].rstrip("/")
         return
-    try:
-        forward = cluster.port_forward("svc/ingress-nginx-controller", 80, namespace="ingress-nginx")
-    except RuntimeError as error:
-        pytest.fail(f"ingress controller not reachable (minikube addons enable ingress?): {error}")
+    if not _ingress_controller_running(cluster):
+        yield cluster.service_url("frontend-service")
+        return
+    forward = cluster.port_forward("svc/ingress-nginx-controller", 80, namespace="ingress-nginx")
     try:
         yield forward.url.replace("127.0.0.1", "localhost")
     finally:
         forward.close()
+
+
+@pytest.fixture(scope="session")
+def backend_service_url(cluster: ClusterApi) -> str:
+    """The backend Service itself: load balanced by kube-proxy, with no proxy in between that retries."""
+    return cluster.service_url("backend-service")
 
 
 @pytest.fixture

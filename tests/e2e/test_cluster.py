@@ -1,11 +1,10 @@
-"""Cluster acceptance: pods Ready, DNS, ingress, persistence, scaling, zero-drop rolling restart.
+"""Cluster acceptance: pods Ready, DNS, the front door, persistence, scaling, zero-drop rolling restart.
 
 Needs the current kube context (or E2E_KUBE_CONTEXT) with TaskPilot in namespace taskpilot; every
-test here skips with one reason otherwise. HTTP goes through the ingress (a forward to the
-ingress-nginx controller unless E2E_INGRESS_URL is set), because it balances over all backend pods
-and keeps working while pods are replaced. The logic lives in taskpilot_dev.rollouts and is tested
-against the fake API in tests/toolkit. Tests run in file order and leave the replica
-counts as they found them.
+test here skips with one reason otherwise (CI's cluster tier sets E2E_REQUIRE_CLUSTER=1, so there
+it fails instead). HTTP goes through the app's front door (see `app_url`), and the load of the
+rolling restart straight through the backend Service, so kube-proxy alone balances it and no proxy
+retries a failed request. Tests run in file order and leave the replica counts as they found them.
 """
 
 from __future__ import annotations
@@ -52,32 +51,32 @@ def test_services_resolve_through_cluster_dns(cluster):
     assert failed == {}
 
 
-def test_ingress_routes_frontend_and_api(ingress):
-    page = httpx.get(f"{ingress}/", timeout=30, follow_redirects=True)
+def test_front_door_serves_pages_and_proxies_the_api(app_url):
+    page = httpx.get(f"{app_url}/", timeout=30, follow_redirects=True)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    health = httpx.get(f"{ingress}/api/health", timeout=30)
+    health = httpx.get(f"{app_url}/api/health", timeout=30)
     assert health.status_code == 200
     assert health.headers.get("X-Instance-Id", "").startswith(BACKEND_DEPLOYMENT)
 
 
-def test_tasks_survive_postgresql_pod_deletion(cluster, ingress, report):
-    user = api.signup(ingress, "persist")
+def test_tasks_survive_postgresql_pod_deletion(cluster, app_url, report):
+    user = api.signup(app_url, "persist")
     titles = [f"persisted {n}" for n in range(3)]
     for title in titles:
         assert (
-            httpx.post(f"{ingress}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code
+            httpx.post(f"{app_url}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code
             == 201
         )
     new_pod = replace_pod(cluster, single_ready_pod(cluster, APP_LABELS["postgresql"]).name)
     wait_statefulset_ready(cluster, POSTGRES_STATEFULSET)
 
     def tasks_back():
-        response = httpx.get(f"{ingress}/api/tasks", headers=user.headers, timeout=10)
+        response = httpx.get(f"{app_url}/api/tasks", headers=user.headers, timeout=10)
         return response.json() if response.status_code == 200 else None
 
     tasks = wait_for(tasks_back, timeout=180, interval=2, what="the API to answer after the PostgreSQL restart")
     assert sorted(t["title"] for t in tasks) == titles
-    login = httpx.post(f"{ingress}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
+    login = httpx.post(f"{app_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
     assert login.status_code == 200
     report(f"persistence: PostgreSQL pod replaced by {new_pod.name}; {len(tasks)} tasks and the account survived")
 
@@ -85,12 +84,13 @@ def test_tasks_survive_postgresql_pod_deletion(cluster, ingress, report):
 @pytest.fixture(scope="module")
 def scaled_to_three(cluster, chart, report):
     before = {name: cluster.deployment_status(name).desired for name in (BACKEND_DEPLOYMENT, FRONTEND_DEPLOYMENT)}
+    pods_before = {p.name for p in ready_pods(cluster, APP_LABELS["backend"])}
     method = scale_app(cluster, chart, backend=3, frontend=3)
     report(f"scaling: {method} backend/frontend {before[BACKEND_DEPLOYMENT]}/{before[FRONTEND_DEPLOYMENT]} -> 3/3")
     try:
         for deployment in before:
             wait_rolled_out(cluster, deployment)
-        yield method
+        yield method, pods_before
     finally:
         scale_app(cluster, chart, backend=before[BACKEND_DEPLOYMENT], frontend=before[FRONTEND_DEPLOYMENT])
         for deployment in before:
@@ -101,11 +101,14 @@ def test_scaling_gives_three_ready_endpoints_each(cluster, scaled_to_three):
     backend = wait_ready_endpoints(cluster, "backend-service", 3)
     frontend = wait_ready_endpoints(cluster, "frontend-service", 3)
     assert len(set(backend)) == 3 and len(set(frontend)) == 3
+    # Only the replica count changed: the pods that served before keep serving (no needless rollout).
+    _, pods_before = scaled_to_three
+    assert pods_before <= set(backend)
 
 
-def test_requests_spread_over_the_backend_pods(cluster, ingress, scaled_to_three, report):
+def test_requests_spread_over_the_backend_pods(cluster, backend_service_url, scaled_to_three, report):
     pods = {p.name for p in ready_pods(cluster, APP_LABELS["backend"])}
-    spread = instance_spread(f"{ingress}/api/health", requests=60)
+    spread = instance_spread(f"{backend_service_url}/api/health", requests=60)
     report(f"spread: {spread.summary()}")
     assert spread.failures == []
     assert set(spread.instances) == pods, "every backend pod should have answered some of 60 requests"
@@ -123,11 +126,14 @@ def test_real_time_across_two_backend_pods(cluster, scaled_to_three, pod_forward
         stream.wait_for(lambda e: e.get("type") == "created" and e.get("task_id") == task.json()["id"])
 
 
-def test_rolling_restart_under_load_drops_nothing(cluster, ingress, scaled_to_three, report):
+def test_rolling_restart_under_load_drops_nothing(cluster, backend_service_url, scaled_to_three, report):
+    writer = api.signup(backend_service_url, "rollout")
     result, load = load_while(
         lambda: rolling_restart(cluster, BACKEND_DEPLOYMENT, APP_LABELS["backend"]),
-        f"{ingress}/api/health",
+        f"{backend_service_url}/api/tasks",
         clients=LOAD_CLIENTS,
+        headers=writer.headers,
+        write_url=f"{backend_service_url}/api/tasks",
     )
     report(f"rolling restart under {LOAD_CLIENTS} clients: {load.summary()}")
     report(f"rolling restart replaced {sorted(result.old_pods)} with {sorted(result.new_pods)}")

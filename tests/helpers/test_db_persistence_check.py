@@ -103,10 +103,17 @@ def test_the_check_user_logs_in_on_later_runs(backend_on_restartable_db):
         assert second.me()["email"] == CHECK_EMAIL
 
 
+def _context_args() -> list[str]:
+    """The context CI's cluster tier names (E2E_KUBE_CONTEXT), allowed as a dev cluster; else the current one."""
+    context = os.environ.get("E2E_KUBE_CONTEXT")
+    return ["--context", context, "--allow-context", context] if context else []
+
+
 def _reachable_cluster_reason() -> str | None:
     """None when a local cluster with the TaskPilot release and the backend forward is reachable."""
+    context = os.environ.get("E2E_KUBE_CONTEXT")
     try:
-        kube = ClusterApi.local(None, NAMESPACE)
+        kube = ClusterApi.local(context, NAMESPACE, allow_contexts=[context] if context else [])
         if kube.read_pod(POSTGRES_POD) is None:
             return f"no pod {POSTGRES_POD} in the current context"
         httpx.get("http://localhost:8000/health", timeout=3).raise_for_status()
@@ -118,7 +125,9 @@ def _reachable_cluster_reason() -> str | None:
 @pytest.mark.cluster
 def test_against_a_real_cluster():
     reason = _reachable_cluster_reason()
+    if reason and os.environ.get("E2E_REQUIRE_CLUSTER") == "1":
+        pytest.fail(f"E2E_REQUIRE_CLUSTER=1 but {reason}")
     if reason:
         pytest.skip(reason)
-    result = run_script(timeout=600)
+    result = run_script(*_context_args(), timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

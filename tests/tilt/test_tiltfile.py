@@ -126,9 +126,9 @@ def test_frontend_falls_back_to_a_rebuild_for_next_config_and_package_changes():
     assert "**/node_modules" in builds(model)["taskpilot-frontend"]["ignore"]
 
 
-def test_every_built_image_is_used_by_the_rendered_manifests_including_the_migration_job():
+def test_every_built_image_is_used_by_the_rendered_manifests():
     model, resources = tilt()
-    expected = {"backend": "taskpilot-backend", "migrations": "taskpilot-backend", "frontend": "taskpilot-frontend"}
+    expected = {"backend": "taskpilot-backend", "frontend": "taskpilot-frontend"}
     for name, ref in expected.items():
         assert ref in resources[name].images, f"{ref} is not injected into {name}"
     used = {ref for res in resources.values() for ref in res.images}
@@ -182,14 +182,13 @@ def test_backend_links_to_api_docs_and_health():
 def test_resource_dependencies_follow_the_architecture():
     _, resources = tilt()
     deps = {name: set(r.resource_deps) for name, r in resources.items()}
-    assert deps["migrations"] == {"postgresql"}
-    assert deps["backend"] == {"postgresql", "migrations"}
+    assert deps["backend"] == {"postgresql"}
     assert deps["frontend"] == {"backend"}
     assert deps["health-check"] == {"backend", "frontend"}
     assert deps["db-persistence-check"] == {"health-check"}
     labels = {name: r.labels for name, r in resources.items()}
     assert labels["backend"] == labels["frontend"] == ["app"]
-    assert labels["postgresql"] == labels["migrations"] == ["infra"]
+    assert labels["postgresql"] == ["infra"]
     assert all(labels[c] == ["checks"] for c in ("health-check", "db-persistence-check", "e2e"))
 
 

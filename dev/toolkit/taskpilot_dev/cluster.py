@@ -289,6 +289,13 @@ class ClusterApi:
                 ready.append(address.target_ref.name if address.target_ref else address.ip)
         return ready
 
+    def service_url(self, service: str, namespace: str | None = None) -> str:
+        """http://<ClusterIP>:<first port>: reachable from a cluster node, through kube-proxy."""
+        spec = self._call(
+            f"read service {service}", self.core.read_namespaced_service, service, namespace or self.namespace
+        ).spec
+        return f"http://{spec.cluster_ip}:{spec.ports[0].port}"
+
     # -- writes --------------------------------------------------------------------
     def delete_pod(self, name: str) -> None:
         self._call(f"delete pod {self.namespace}/{name}", self.core.delete_namespaced_pod, name, self.namespace)

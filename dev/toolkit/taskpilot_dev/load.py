@@ -37,24 +37,40 @@ class LoadReport:
         )
 
 
-def _client_loop(url: str, headers: dict[str, str], stop: threading.Event, report: LoadReport) -> None:
+def _client_loop(
+    url: str, headers: dict[str, str], stop: threading.Event, report: LoadReport, write_url: str | None = None
+) -> None:
+    """GET url in a loop; with write_url, every other request is a POST of a new task there."""
     with httpx.Client(timeout=10.0, headers=headers) as http:
+        count = 0
         while not stop.is_set():
+            count += 1
+            writing = write_url is not None and count % 2 == 0
             try:
-                response = http.get(url)
-                failure = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                if writing:
+                    response = http.post(write_url, json={"title": f"load {count}"})
+                else:
+                    response = http.get(url)
+                ok = response.status_code == (201 if writing else 200)
+                failure = None if ok else f"{'POST' if writing else 'GET'} HTTP {response.status_code}"
                 report.record(failure, response.headers.get(INSTANCE_HEADER))
             except httpx.HTTPError as error:
                 report.record(f"{type(error).__name__}: {error}", None)
 
 
 def load_while(
-    action: Callable[[], T], url: str, *, clients: int = 20, headers: dict[str, str] | None = None
+    action: Callable[[], T],
+    url: str,
+    *,
+    clients: int = 20,
+    headers: dict[str, str] | None = None,
+    write_url: str | None = None,
 ) -> tuple[T, LoadReport]:
-    """Run `clients` request loops against url for exactly as long as action() takes."""
+    """Run `clients` request loops against url (and, with write_url, task creations there) for
+    exactly as long as action() takes."""
     report, stop = LoadReport(), threading.Event()
     threads = [
-        threading.Thread(target=_client_loop, args=(url, headers or {}, stop, report), daemon=True)
+        threading.Thread(target=_client_loop, args=(url, headers or {}, stop, report, write_url), daemon=True)
         for _ in range(clients)
     ]
     for thread in threads:

@@ -139,30 +139,54 @@ checksum/secret: {{ include "taskpilot-ai.secretChecksum" .ctx }}
 {{- end }}
 
 {{/*
-Secret values as given or as the cluster holds them (base64), without generating any: {"JWT_SECRET": …}.
+The Secret's data (base64) as the release holds it: a value given in values.yaml wins, then what the
+cluster's Secret already holds (so upgrades keep the database password), then a generated one.
+Resolved once per render and kept on .Values, so the Secret and the checksum that rolls the pods see
+the same generated values: a later `helm upgrade` then computes the very same checksum.
 */}}
-{{- define "taskpilot-ai.knownSecretData" -}}
+{{- define "taskpilot-ai.secretData" -}}
+{{- $secrets := .Values.secrets }}
+{{- if not (hasKey $secrets "_resolved") }}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace (include "taskpilot-ai.secretName" .)) | default dict }}
-{{- $data := get $existing "data" | default dict }}
-{{- $known := dict }}
-{{- range $key, $value := dict "JWT_SECRET" .Values.secrets.jwtSecret "DB_PASSWORD" .Values.secrets.databasePassword "OPENAI_API_KEY" .Values.secrets.openaiApiKey }}
-{{- if $value }}{{ $_ := set $known $key ($value | b64enc) }}{{ else if get $data $key }}{{ $_ := set $known $key (get $data $key) }}{{ end }}
+{{- $held := get $existing "data" | default dict }}
+{{- $jwtMissing := and (not $secrets.jwtSecret) (not (get $held "JWT_SECRET")) }}
+{{- $passwordMissing := and (not $secrets.databasePassword) (not (get $held "DB_PASSWORD")) }}
+{{- /* Generating while `lookup` is blind (helm template, GitOps, --dry-run=client) would rotate the
+       secrets on every render and lock the backend out of the database volume: refuse instead. */}}
+{{- if and $secrets.generate (or $jwtMissing $passwordMissing) (not (include "taskpilot-ai.clusterVisible" .)) }}
+{{- fail "secrets.generate=true but this render cannot look up the cluster (helm template, GitOps or --dry-run=client), so generated secrets would change on every render and lock the backend out of its database. Set existingSecret=<name of a Secret you manage>, or give secrets.jwtSecret and secrets.databasePassword explicitly (or render with --dry-run=server)." }}
 {{- end }}
-{{- $known | toJson }}
+{{- $data := dict }}
+{{- $missing := list }}
+{{- range $spec := list (list "JWT_SECRET" $secrets.jwtSecret "jwtSecret" 48) (list "DB_PASSWORD" $secrets.databasePassword "databasePassword" 32) (list "OPENAI_API_KEY" $secrets.openaiApiKey "" 0) }}
+{{- $key := index $spec 0 }}{{ $given := index $spec 1 }}{{ $name := index $spec 2 }}
+{{- if $given }}{{ $_ := set $data $key ($given | b64enc) }}
+{{- else if get $held $key }}{{ $_ := set $data $key (get $held $key) }}
+{{- else if not $name }}{{ $_ := set $data $key "" }}
+{{- else if $secrets.generate }}{{ $_ := set $data $key (randAlphaNum (index $spec 3) | b64enc) }}
+{{- else }}{{ $missing = append $missing (printf "secrets.%s is required" $name) }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "%s (set --set secrets.<name>=… for each, or existingSecret=<name of a Secret you manage>)" (join "; " $missing)) }}
+{{- end }}
+{{- $_ := set $secrets "_resolved" $data }}
+{{- end }}
+{{- get $secrets "_resolved" | toJson }}
 {{- end }}
 
 {{/*
 Rolls the backend when a secret changes without publishing a hash an attacker could brute-force: keyed
-with the JWT secret (≥ 32 random characters), H(k ‖ H(k ‖ values)). Without a known JWT secret (first
-install, or existingSecret) only which values are set, and the Secret's name, go in: nothing secret.
+with the JWT secret (≥ 32 random characters), H(k ‖ H(k ‖ values)). With existingSecret the chart
+does not know the values: only the Secret's name goes in.
 */}}
 {{- define "taskpilot-ai.secretChecksum" -}}
-{{- $known := include "taskpilot-ai.knownSecretData" . | fromJson }}
-{{- $key := get $known "JWT_SECRET" | default "" }}
-{{- if and $key (not .Values.existingSecret) }}
-{{- printf "%s:%s" $key (printf "%s:%s" $key ($known | toJson) | sha256sum) | sha256sum }}
+{{- if .Values.existingSecret }}
+{{- dict "existingSecret" .Values.existingSecret | toJson | sha256sum }}
 {{- else }}
-{{- dict "existingSecret" .Values.existingSecret "set" (keys $known | sortAlpha) | toJson | sha256sum }}
+{{- $data := include "taskpilot-ai.secretData" . | fromJson }}
+{{- $key := $data.JWT_SECRET }}
+{{- printf "%s:%s" $key (printf "%s:%s" $key ($data | toJson) | sha256sum) | sha256sum }}
 {{- end }}
 {{- end }}
 

@@ -1,8 +1,13 @@
-"""python -m taskpilot_dev.localkube up|down|status — see the package docstring."""
+"""python -m taskpilot_dev.localkube up|down|status|footprint — see the package docstring.
+
+footprint prints host-wide counts (mounts, iptables rules, interfaces, cluster processes,
+containers) as JSON: taken before `up` and after `down`, they must be equal.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -177,12 +182,17 @@ def status(layout: Layout) -> int:
     return 0 if len(running) == len(COMPONENT_NAMES) else 1
 
 
+def print_footprint(layout: Layout) -> int:
+    print(json.dumps(host.footprint(layout), sort_keys=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localkube", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "footprint"])
     args = parser.parse_args(argv)
     layout = Layout.from_env()
-    return {"up": up, "down": down, "status": status}[args.command](layout)
+    return {"up": up, "down": down, "status": status, "footprint": print_footprint}[args.command](layout)
 
 
 if __name__ == "__main__":

@@ -188,10 +188,13 @@ def _cni_config(layout: Layout) -> Path:
 def _containerd(layout: Layout, kubernetes_version: str) -> Component:
     root = layout.state / "containerd"
     certs = root / "certs.d"
-    _write(
-        certs / REGISTRY / "hosts.toml",
-        f'server = "http://{REGISTRY}"\n\n[host."http://{REGISTRY}"]\n  capabilities = ["pull", "resolve"]\n',
-    )
+    # The cluster's registry answers for itself and stands in for Docker Hub: public images
+    # (postgres:15-alpine) are pulled from what was pushed there, never from the network.
+    for registry in (REGISTRY, "docker.io"):
+        _write(
+            certs / registry / "hosts.toml",
+            f'server = "http://{REGISTRY}"\n\n[host."http://{REGISTRY}"]\n  capabilities = ["pull", "resolve"]\n',
+        )
     _cni_config(layout)
     config = f"""version = 3
 root = "{root / "root"}"

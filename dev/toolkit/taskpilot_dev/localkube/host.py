@@ -133,6 +133,18 @@ def leftovers(layout: Layout) -> dict[str, list]:
     }
 
 
+def footprint(layout: Layout) -> dict[str, int]:
+    """Host-wide counts that `up` raises and `down` must bring back: compare before and after."""
+    rules = sum(1 for tool in IPTABLES for line in _iptables_save(tool).splitlines() if line.startswith(("-A", ":")))
+    return {
+        "mounts": len(Path("/proc/self/mountinfo").read_text().splitlines()),
+        "iptables rules and chains": rules,
+        "network interfaces": len(list(Path("/sys/class/net").iterdir())),
+        "cluster processes": len(_own_processes(layout)),
+        "containers": len(_containers(layout)),
+    }
+
+
 def _kill(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
