@@ -33,7 +33,7 @@ from app.core.db import Database
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
-from app.core.readiness import SchemaReadiness
+from app.core.readiness import SchemaGate, SchemaReadiness
 from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
@@ -177,7 +177,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = SchemaReadiness(settings)
     app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
-    # Innermost: its 403/415 answers still get CORS headers and a request log line.
+    # Innermost: a request before the migrations gets a 503 (with CORS headers and a log line), not a 500.
+    app.add_middleware(SchemaGate, readiness=app.state.readiness)
+    # Inside CORS and the request log: its 403/415 answers still get CORS headers and a log line.
     app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)
     if settings.cors_origin_list:
         app.add_middleware(
