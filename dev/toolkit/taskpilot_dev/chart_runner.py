@@ -319,7 +319,7 @@ class ChartRunner:
             argv = plan.command[1:] + (plan.args or [])
         elif plan.args is not None:
             argv = plan.args
-        return args + [plan.image, *argv]
+        return [*args, plan.image, *argv]
 
     def _start_container(self, pod: Pod, volumes: dict[str, str]) -> None:
         dk.docker("rm", "-f", pod.name, check=False)

@@ -99,7 +99,7 @@ def tiltfile_python_checks(
         if isinstance(node, ast.List):
             return [value(e) for e in node.elts]
         if isinstance(node, ast.Dict):
-            return {value(k): value(v) for k, v in zip(node.keys, node.values)}
+            return {value(k): value(v) for k, v in zip(node.keys, node.values, strict=True)}
         if isinstance(node, ast.Call):  # known only while Tilt runs (e.g. the kube context)
             return f"{TILT_RUNTIME}{ast.unparse(node.func)}()>"
         return ast.literal_eval(node)

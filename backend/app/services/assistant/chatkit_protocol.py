@@ -196,10 +196,7 @@ async def prepare_stream(
     params = request.params
     text = _user_text(params)
     events: list[dict[str, Any]] = []
-    if request.type == "threads.create":
-        conversation_id = None
-    else:
-        conversation_id = (await _thread(session, user_id, params)).id
+    conversation_id = None if request.type == "threads.create" else (await _thread(session, user_id, params)).id
     turn = await store.run_turn(session, user_id, settings, text, conversation_id)
     conversation = turn.conversation
     if request.type == "threads.create":

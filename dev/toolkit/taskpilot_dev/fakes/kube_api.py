@@ -129,10 +129,7 @@ class FakeCluster:
 
     # -- controller -------------------------------------------------------------
     def _create_pod(self, workload: FakeWorkload, ready_now: bool = False) -> FakePod:
-        if workload.kind == "StatefulSet":
-            name = f"{workload.name}-0"
-        else:
-            name = f"{workload.name}-{next(self._ids):05x}"
+        name = f"{workload.name}-0" if workload.kind == "StatefulSet" else f"{workload.name}-{next(self._ids):05x}"
         live = len(self._live(workload))
         pod = FakePod(
             name,
