@@ -10,6 +10,8 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -22,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 from app.api import health
 from app.api.deps import SESSION_COOKIE
@@ -71,12 +74,12 @@ def _start_draining_on_sigterm(app: FastAPI) -> None:
     loop = asyncio.get_running_loop()
     drain_seconds = app.state.settings.shutdown_drain_seconds
 
-    def on_sigterm(signum: int, frame: object) -> None:
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
         if not app.state.draining:
             app.state.draining = True
             logger.info("SIGTERM: draining", extra={"fields": {"drain_seconds": drain_seconds}})
         if drain_seconds > 0:
-            loop.call_soon_threadsafe(loop.call_later, drain_seconds, previous, signum, frame)
+            loop.call_soon_threadsafe(partial(loop.call_later, drain_seconds, previous, signum, frame))
         else:
             previous(signum, frame)
 
@@ -90,7 +93,7 @@ class LenientJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: list[dict[str, Any]]) -> str:
     if not errors:
         return "Invalid request"
     first = errors[0]
@@ -101,7 +104,7 @@ def _validation_message(errors: list[dict]) -> str:
 _HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def _allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
     return [
         method

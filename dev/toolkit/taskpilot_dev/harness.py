@@ -308,7 +308,12 @@ def _until_released() -> None:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+
+    def release_at_stdin_eof() -> None:
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=release_at_stdin_eof, daemon=True).start()
     while not done.wait(1.0):
         pass
 

@@ -109,7 +109,7 @@ def tiltfile_python_checks(
         if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "python_check":
             name = ast.literal_eval(call.args[0])
             if name in names:
-                env = next((value(k.value) for k in call.keywords if k.arg == "env"), {})
+                env: dict = next((value(k.value) for k in call.keywords if k.arg == "env"), {})
                 found[name] = (name, value(call.args[1]), {"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **env})
     return [found[name] for name in names]
 

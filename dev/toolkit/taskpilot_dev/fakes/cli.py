@@ -151,7 +151,7 @@ def minikube(state: dict, argv: list[str]) -> int:
 # --- kubectl --------------------------------------------------------------------
 
 
-def cluster_for(state: dict, context: str) -> dict | None:
+def cluster_for(state: dict, context: str | None) -> dict | None:
     """The cluster behind a context, or None when it is unreachable."""
     if context == MINIKUBE_PROFILE and state["minikube"] != "running":
         return None

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client
@@ -326,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.cluster
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null") if length else None
+        body: Any = json.loads(self.rfile.read(length) or b"null") if length else None  # any JSON, as sent
         with cluster.lock:
             cluster.requests.append((method, url.path, body))
             cluster.reconcile()
