@@ -2,8 +2,9 @@
 # shellcheck disable=SC2329  # tier functions are called through run_tier
 # The one test command: every tier this machine can run, in one go.
 #
-#   ./dev/test.sh                    all tiers (python suites incl. images when Docker answers, frontend, browser,
-#                                    cluster: a real Kubernetes built from upstream, the chart by Helm, real Tilt)
+#   ./dev/test.sh                    all tiers (python: ruff + mypy, then the suites incl. images when Docker answers;
+#                                    frontend; browser; cluster: a real Kubernetes built from upstream, the chart by
+#                                    Helm, real Tilt)
 #   ./dev/test.sh --skip browser     leave out tiers (comma list: frontend, python, browser, cluster)
 #   ./dev/test.sh --only python -- tests/chart -k lint    one tier; words after -- go to pytest
 #   ./dev/test.sh --help
@@ -18,7 +19,7 @@ VENV=${VENV:-$ROOT/.venv}
 TIERS_ALL=(frontend python browser cluster)
 SKIP="" ONLY="" PYTEST_ARGS=()
 
-usage() { sed -n '3,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --skip) SKIP=${2:?--skip needs a comma list}; shift 2 ;;
@@ -132,10 +133,20 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && { wanted python || wanted browser; }; then
 fi
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-}"
 
-# ---------- Python suites: backend, chart, Tiltfile, helpers, scripts, images, e2e ----------
-if wanted python; then
+# ---------- Python: code checks, then the suites (backend, chart, Tiltfile, helpers, scripts, images, e2e) ----------
+python_checks() { # lint, format and types (ruff.toml, mypy.ini): what .pre-commit-config.yaml runs on commit
+  say "python checks: ruff check, ruff format --check, mypy"
+  ruff check --quiet . && ruff format --check --quiet . && mypy
+}
+python_tier() { # the checks run with the whole tier, not when words after -- pick tests
+  local rc=0
+  if [ ${#PYTEST_ARGS[@]} -eq 0 ]; then python_checks || rc=1; fi
   # Cluster tests need the cluster tier's stack: they run there, never skipped here.
-  run_tier python python -m pytest -m "not cluster" "${PYTEST_ARGS[@]}"
+  python -m pytest -m "not cluster" "${PYTEST_ARGS[@]}" || rc=1
+  return "$rc"
+}
+if wanted python; then
+  run_tier python python_tier
 fi
 
 # ---------- browser end-to-end (Chromium via playwright-core) ----------

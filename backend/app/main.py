@@ -10,6 +10,8 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -22,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 from app.api import health
 from app.api.deps import SESSION_COOKIE
@@ -33,7 +36,7 @@ from app.core.db import Database
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
-from app.core.readiness import SchemaReadiness
+from app.core.readiness import SchemaGate, SchemaReadiness
 from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
@@ -71,12 +74,12 @@ def _start_draining_on_sigterm(app: FastAPI) -> None:
     loop = asyncio.get_running_loop()
     drain_seconds = app.state.settings.shutdown_drain_seconds
 
-    def on_sigterm(signum: int, frame: object) -> None:
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
         if not app.state.draining:
             app.state.draining = True
             logger.info("SIGTERM: draining", extra={"fields": {"drain_seconds": drain_seconds}})
         if drain_seconds > 0:
-            loop.call_soon_threadsafe(loop.call_later, drain_seconds, previous, signum, frame)
+            loop.call_soon_threadsafe(partial(loop.call_later, drain_seconds, previous, signum, frame))
         else:
             previous(signum, frame)
 
@@ -90,7 +93,7 @@ class LenientJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
 
 
-def _validation_message(errors: list[dict]) -> str:
+def _validation_message(errors: list[dict[str, Any]]) -> str:
     if not errors:
         return "Invalid request"
     first = errors[0]
@@ -101,7 +104,7 @@ def _validation_message(errors: list[dict]) -> str:
 _HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def _allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
     return [
         method
@@ -177,7 +180,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = SchemaReadiness(settings)
     app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
 
-    # Innermost: its 403/415 answers still get CORS headers and a request log line.
+    # Innermost: a request before the migrations gets a 503 (with CORS headers and a log line), not a 500.
+    app.add_middleware(SchemaGate, readiness=app.state.readiness)
+    # Inside CORS and the request log: its 403/415 answers still get CORS headers and a log line.
     app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)
     if settings.cors_origin_list:
         app.add_middleware(

@@ -150,7 +150,7 @@ async def test_conversation_and_messages_are_per_user(client, create_user) -> No
     messages = (
         await client.get(f"/api/conversations/{first['conversation_id']}/messages", headers=alice.headers)
     ).json()
-    assert [(m["role"], m["content"][:8]) for m in messages][0] == ("user", "add buy ")
+    assert (messages[0]["role"], messages[0]["content"][:8]) == ("user", "add buy ")
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[1]["actions"][0]["tool"] == "add_task"
 

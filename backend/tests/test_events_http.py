@@ -168,7 +168,8 @@ async def test_killed_listener_reconnects_with_resync_then_events_flow(
         assert (await events.next_event()).type == "ready"
         async with await psycopg.AsyncConnection.connect(plain_url(database_url), autocommit=True) as connection:
             cursor = await connection.execute(  # both processes' listeners: B's is among them
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'taskpilot-events-%'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name LIKE 'taskpilot-events-%'"
             )
             assert len([row[0] for row in await cursor.fetchall() if row[0]]) >= 2, "listener connections not found"
 

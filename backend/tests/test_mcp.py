@@ -7,6 +7,7 @@ import httpx2
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
 from taskpilot_dev import harness
@@ -20,12 +21,14 @@ def _untitled(properties: dict) -> dict:
 
 async def _session_call(base_url: str, token: str | None, action):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-        async with streamable_http_client(f"{base_url}/mcp", http_client=http) as streams:
-            read_stream, write_stream = streams[0], streams[1]
-            async with ClientSession(read_stream, write_stream) as session:
-                await session.initialize()
-                return await action(session)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(f"{base_url}/mcp", http_client=http) as streams,
+    ):
+        read_stream, write_stream = streams[0], streams[1]
+        async with ClientSession(read_stream, write_stream) as session:
+            await session.initialize()
+            return await action(session)
 
 
 @pytest.fixture(scope="module")
@@ -97,5 +100,6 @@ async def test_mcp_rejects_missing_or_bad_token(server_url, token) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
-    with pytest.raises(Exception):  # the official client fails to initialize without credentials
+    with pytest.raises(ExceptionGroup) as refused:  # the official client fails to initialize without credentials
         await _session_call(server_url, token, lambda session: session.list_tools())
+    assert refused.group_contains(MCPError)

@@ -72,18 +72,53 @@ def test_ready_only_at_the_shipped_head_or_newer(database_admin_url):
         harness.drop_database(database_admin_url, url)
 
 
+def _assert_not_ready_answer(response: httpx.Response) -> None:
+    assert response.status_code == 503, (response.request.method, response.request.url, response.text)
+    assert int(response.headers["Retry-After"]) > 0
+    assert set(response.json()) == {"detail"} and "not ready" in response.json()["detail"]
+
+
+def test_every_api_route_answers_503_until_the_schema_is_at_head(database_admin_url):
+    """A client that reaches the pod directly (a port-forward of a pod that is not Ready) gets 503 with
+    Retry-After on every API route, never a 500 from a missing table; liveness stays up throughout."""
+    url = harness.create_database(database_admin_url)
+    try:
+        with harness.backend_server(url) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+            operations = [
+                (method.upper(), path.replace("{", "").replace("}", ""))  # any value for a path parameter
+                for path, item in http.get("/openapi.json").json()["paths"].items()
+                for method in item
+                if path.startswith("/api/") and path != "/api/health"
+            ]
+            assert ("POST", "/api/auth/signup") in operations and len(operations) >= 10
+            for method, path in [*operations, ("POST", "/mcp")]:
+                _assert_not_ready_answer(http.request(method, path, json={}))
+            for liveness in ("/health", "/api/health"):
+                assert http.get(liveness).status_code == 200
+            harness.migrate(url)
+            # The gate opens by itself (no readiness probe needed) within its recheck interval.
+            deadline = time.monotonic() + 10
+            signup = {"email": "early@example.com", "password": "correct-horse-battery"}
+            while (answer := http.post("/api/auth/signup", json=signup)).status_code == 503:
+                _assert_not_ready_answer(answer)
+                assert time.monotonic() < deadline, "the API stayed closed after the migrations"
+                time.sleep(0.1)
+            assert answer.status_code == 201, answer.text
+    finally:
+        harness.drop_database(database_admin_url, url)
+
+
 def test_traffic_is_never_routed_to_a_backend_that_would_fail(database_admin_url):
     """What a Service does during install/upgrade/tilt up: route only while /health/ready says 200.
 
     The backend starts before its migrations (as with a post-install hook or a Tilt Job). Before the
-    schema exists it answers 500 on the API; readiness must never say 200 while that can happen.
+    schema exists the API answers 503; readiness must never say 200 while that can happen.
     """
     url = harness.create_database(database_admin_url)
     try:
         with harness.backend_server(url) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
             signup = {"password": "correct-horse-battery"}
-            unmigrated = http.post("/api/auth/signup", json={**signup, "email": "early@example.com"})
-            assert unmigrated.status_code == 500  # the gap readiness has to cover
+            _assert_not_ready_answer(http.post("/api/auth/signup", json={**signup, "email": "early@example.com"}))
             migrator = threading.Thread(target=harness.migrate, args=(url,))
             migrator.start()
             outcomes = []

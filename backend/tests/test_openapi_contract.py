@@ -85,7 +85,7 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
     reports = [result.stdout[-12000:] + result.stderr[-4000:] for result in results]
     print("\n".join(reports))
     print(f"schemathesis: {elapsed:.0f} s")
-    for result, report in zip(results, reports):
+    for result, report in zip(results, reports, strict=True):
         assert result.returncode == 0, f"schemathesis found contract failures (seed {SEED}):\n{report}"
         assert "generated" in result.stdout, report  # it really ran cases
     assert "Stateful (in" in results[0].stdout, reports[0]

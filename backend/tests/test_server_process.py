@@ -88,7 +88,8 @@ def test_readiness_is_503_when_database_is_unreachable(database_url):
             url + "/api/auth/signup", json={"email": "x@example.com", "password": "password123"}, timeout=20
         )
         assert signup.status_code == 503
-        assert signup.json() == {"detail": "Database unavailable, try again shortly"}
+        assert signup.json() == {"detail": "Service not ready (Database unreachable); retry shortly"}
+        assert int(signup.headers["Retry-After"]) > 0
 
 
 def test_graceful_shutdown_drains_and_finishes_in_flight_requests(database_url):

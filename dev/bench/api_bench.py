@@ -155,25 +155,34 @@ def uvicorn_server(module: str, cwd: Path, env: dict[str, str], ready_path: str)
     """`python -m uvicorn <module>:app` with the flags every scenario shares; yields its port."""
     port = harness.free_port()
     environment = {**os.environ, "PYTHONPATH": str(harness.BACKEND_DIR), **env}
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1", "--port", str(port), *UVICORN_FLAGS],
-        cwd=cwd,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for(f"http://127.0.0.1:{port}{ready_path}", process, log)
-        yield port
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{module}:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *UVICORN_FLAGS,
+            ],
+            cwd=cwd,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            _wait_for(f"http://127.0.0.1:{port}{ready_path}", process, log)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _wait_for(url: str, process: subprocess.Popen, log, timeout: float = 60.0) -> None:
@@ -187,7 +196,7 @@ def _wait_for(url: str, process: subprocess.Popen, log, timeout: float = 60.0) -
                 f"server exited with {process.returncode}:\n{log.read().decode(errors='replace')[-3000:]}"
             )
         try:
-            with urllib.request.urlopen(url, timeout=1):
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310  # the server this bench started
                 return
         except OSError:
             time.sleep(0.1)

@@ -62,7 +62,7 @@ app = FastAPI(lifespan=lifespan)
 
 async def list_rows(connection: AsyncConnection, user_id: int) -> list[dict]:
     cursor = await connection.execute(LIST_SQL, (user_id,), prepare=True)
-    return [dict(zip(COLUMNS, row)) for row in await cursor.fetchall()]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in await cursor.fetchall()]
 
 
 async def create_row(connection: AsyncConnection, user_id: int, title: str, description: str | None) -> dict:
@@ -72,7 +72,7 @@ async def create_row(connection: AsyncConnection, user_id: int, title: str, desc
         row = await cursor.fetchone()
         event = json.dumps({"user_id": user_id, "type": "created", "task_id": row[0]})
         await connection.execute(NOTIFY_SQL, (event,), prepare=True)
-    return dict(zip(COLUMNS, row))
+    return dict(zip(COLUMNS, row, strict=True))
 
 
 def _user_id(request: Request) -> int | None:

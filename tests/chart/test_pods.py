@@ -120,7 +120,7 @@ def test_postgresql_storage_and_identity(rendered, profile):
         spec["securityContext"]["fsGroup"],
     ) == (70, 70, 70)
     assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    password = [e for e in postgres["env"] if e["name"] == "POSTGRES_PASSWORD"][0]
+    password = next(e for e in postgres["env"] if e["name"] == "POSTGRES_PASSWORD")
     assert password["valueFrom"]["secretKeyRef"]["key"] == "DB_PASSWORD"
 
 

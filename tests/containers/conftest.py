@@ -57,7 +57,7 @@ def dev_stack():
 @pytest.fixture(scope="module")
 def debug_stack():
     """`tilt up -- --debug`: the dev render with the chart's debug block on, as the Tiltfile sets it."""
-    objects = cp.render(cp.DEV_VALUES, cp.image_values(app_images("dev")) + ("debug.enabled=true",))
+    objects = cp.render(cp.DEV_VALUES, (*cp.image_values(app_images("dev")), "debug.enabled=true"))
     runner = ChartRunner(cp.plan(objects), prefix=f"tp-debug-{secrets.token_hex(3)}")
     runner.up_seconds = runner.up(order=cp.TILT_ORDER)
     yield runner

@@ -76,7 +76,8 @@ def test_frontend_new_page_and_component_edit_are_live(dev_stack, updates, tmp_p
     # Compiling must leave headroom under the limit. Anonymous memory is what the OOM killer cannot
     # reclaim; the working set also counts active page cache, which the kernel gives back under pressure.
     assert memory.anon_peak < 0.8 * pod.container.memory, (
-        f"dev frontend anonymous memory peaked at {memory.anon_peak / 2**20:.0f} MiB (working set {memory.peak / 2**20:.0f} MiB)"
+        f"dev frontend anonymous memory peaked at {memory.anon_peak / 2**20:.0f} MiB "
+        f"(working set {memory.peak / 2**20:.0f} MiB)"
     )
 
 

@@ -87,7 +87,7 @@ def test_a_field_the_runner_does_not_implement_fails_loudly(dev_render, mutate, 
 
 def test_an_unknown_kind_fails_loudly(dev_render):
     with pytest.raises(cp.UnsupportedField, match="DaemonSet"):
-        cp.plan(dev_render + [{"kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {}}])
+        cp.plan([*dev_render, {"kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {}}])
 
 
 def test_live_update_steps_come_from_the_tiltfile():

@@ -1,4 +1,5 @@
-"""dev/healthcheck.py (over taskpilot_dev.health) against the real backend and local HTTP servers (up, down, not ready, late)."""
+"""dev/healthcheck.py (over taskpilot_dev.health) against the real backend and local HTTP servers
+(up, down, not ready, late)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from taskpilot_dev import harness
-from taskpilot_dev.api import TaskApi
+from taskpilot_dev.api import ApiError, TaskApi
 from taskpilot_dev.fakes.cli import FakeCliSet
 from taskpilot_dev.fakes.kube_api import FakeApiServer, FakeCluster, write_kubeconfig
 from taskpilot_dev.paths import REPO_ROOT
@@ -132,8 +132,9 @@ def test_reset_recreates_the_volume_reruns_migrations_and_waits_for_the_app(
     # the data is gone, the schema is back: the old user is unknown, a new one works
     assert httpx.get(backend + "/health/ready", timeout=10).status_code == 200
     with TaskApi(backend) as api:
-        with pytest.raises(Exception):
+        with pytest.raises(ApiError) as unknown:
             api.login("before-reset@example.com")
+        assert unknown.value.status == 401
         api.signup("after-reset@example.com")
         assert api.list_tasks() == []
 

@@ -186,7 +186,8 @@ def test_dev_targets_let_live_update_write(dev_images):
     assert start.returncode == 0 and "--reload" in start.stdout, start.stderr
     frontend = _sh(
         frontend_dev,
-        "set -e; touch /app/src/synced.tsx /app/.next-probe; tar --version >/dev/null 2>&1 || tar --help >/dev/null 2>&1; "
+        "set -e; touch /app/src/synced.tsx /app/.next-probe; "
+        "tar --version >/dev/null 2>&1 || tar --help >/dev/null 2>&1; "
         'test -d /app/node_modules/next; echo "polling=$WATCHPACK_POLLING"; id -u',
     )
     # no polling: live-update writes happen inside the container, where inotify sees them

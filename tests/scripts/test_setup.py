@@ -47,7 +47,8 @@ def test_no_tilt_path_builds_loads_installs_waits(world):
         "docker build -f docker/Dockerfile.backend -t taskpilot-backend:t1 .",
         "minikube image load -p minikube taskpilot-frontend:t1",
         "minikube image load -p minikube taskpilot-backend:t1",
-        f"helm --kube-context minikube upgrade --install taskpilot-ai helm/taskpilot-ai --namespace taskpilot {values} {images} --timeout 10m",
+        "helm --kube-context minikube upgrade --install taskpilot-ai helm/taskpilot-ai --namespace taskpilot "
+        f"{values} {images} --timeout 10m",
         *[
             f"kubectl --context minikube rollout status {workload} -n taskpilot --timeout=300s"
             for workload in (
@@ -57,7 +58,8 @@ def test_no_tilt_path_builds_loads_installs_waits(world):
             )
         ],
         *[
-            f"kubectl --context minikube wait --for=condition=ready pod -l app=taskpilot-{app} -n taskpilot --timeout=300s"
+            f"kubectl --context minikube wait --for=condition=ready pod -l app=taskpilot-{app} "
+            "-n taskpilot --timeout=300s"
             for app in ("postgresql", "backend", "frontend")
         ],
     ]

@@ -35,7 +35,7 @@ def run(tmp_path, body, **kwargs):
 
 
 def test_a_valid_tiltfile_assembles_resources(tmp_path):
-    model, resources = run(
+    _, resources = run(
         tmp_path,
         """
 docker_build('web-image', '.', target='dev', live_update=[sync('app', '/app'), run('true', trigger=['app/x'])])
@@ -90,7 +90,8 @@ def test_invalid_live_update_is_refused(tmp_path, steps, message):
         ("k8s_resource('nope')", 'no workload found with name "nope"'),
         ("local_resource('a', cmd='true', resource_deps=['ghost'])", "unknown resource ghost"),
         (
-            "local_resource('a', cmd='true', resource_deps=['b'])\nlocal_resource('b', cmd='true', resource_deps=['a'])",
+            "local_resource('a', cmd='true', resource_deps=['b'])\n"
+            "local_resource('b', cmd='true', resource_deps=['a'])",
             "resource_deps cycle",
         ),
         ("k8s_resource(new_name='x', objects=['missing:configmap'])", "matched 0 objects"),
@@ -125,7 +126,7 @@ def test_load_resolves_relative_extensions_and_runs_them_once(tmp_path):
     ext = tmp_path / "ext" / "Tiltfile"
     ext.parent.mkdir()
     ext.write_text("local_resource('from-ext', cmd='true')\ndef hello():\n  return 'hi'\n")
-    model, resources = run(
+    model, _ = run(
         tmp_path,
         "load('./ext/Tiltfile', 'hello')\nload('./ext/Tiltfile', 'hello')\nlocal_resource(hello(), cmd='true')\n",
     )

@@ -135,7 +135,7 @@ def bind(fname: str, params: list[P], args: tuple, kwargs: dict) -> dict:
     if len(args) > len(params):
         raise TiltfileError(f"{fname}: got {len(args)} arguments, want at most {len(params)}")
     bound = {}
-    for param, value in zip(params, args):
+    for param, value in zip(params, args, strict=False):  # fewer args than params: the rest are keywords
         bound[param.name] = value
     names = {p.name for p in params}
     for key, value in kwargs.items():
@@ -159,7 +159,7 @@ def bind(fname: str, params: list[P], args: tuple, kwargs: dict) -> dict:
     return bound
 
 
-S, I, B = ("str",), ("int",), ("bool",)
+S, INT, B = ("str",), ("int",), ("bool",)
 STR_OR_LIST = ("str", "str_list")
 
 SIGNATURES: dict[str, list[P]] = {
@@ -230,8 +230,8 @@ SIGNATURES: dict[str, list[P]] = {
         P("serve_dir", S, ""),
     ],
     "port_forward": [
-        P("local_port", I),
-        P("container_port", I, None),
+        P("local_port", INT),
+        P("container_port", INT, None),
         P("name", S, None),
         P("link_path", S, None),
         P("host", S, None),
@@ -243,8 +243,8 @@ SIGNATURES: dict[str, list[P]] = {
     "initial_sync": [],
     "restart_container": [],
     "update_settings": [
-        P("max_parallel_updates", I, 3),
-        P("k8s_upsert_timeout_secs", I, 30),
+        P("max_parallel_updates", INT, 3),
+        P("k8s_upsert_timeout_secs", INT, 30),
         P("suppress_unused_image_warnings", STR_OR_LIST, None),
         P("k8s_server_side_apply", S, "auto"),
     ],

@@ -149,10 +149,10 @@ def _check_acyclic(resources: dict[str, Resource]) -> None:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            raise TiltfileError("resource_deps cycle: " + " -> ".join(path + [name]))
+            raise TiltfileError("resource_deps cycle: " + " -> ".join([*path, name]))
         state[name] = 1
         for dep in resources[name].resource_deps:
-            visit(dep, path + [name])
+            visit(dep, [*path, name])
         state[name] = 2
 
     for name in resources:

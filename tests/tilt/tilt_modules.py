@@ -54,7 +54,7 @@ class ModuleBuiltins:
                 result[name] = value.lower() not in ("false", "0", "f") if value else True
             else:
                 value = value or (args.pop(0) if args else "")
-                result[name] = result.get(name, []) + [value] if flag["type"] == "string_list" else value
+                result[name] = [*result.get(name, []), value] if flag["type"] == "string_list" else value
         return result
 
     def _b_config_set_enabled_resources(self, resources):

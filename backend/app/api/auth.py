@@ -31,7 +31,7 @@ def _secure_cookie(request: Request) -> bool:
 
 
 def _issue_session(request: Request, response: Response, user_id: int, token_version: int) -> str:
-    token = request.app.state.tokens.issue(user_id, token_version)
+    token: str = request.app.state.tokens.issue(user_id, token_version)
     response.set_cookie(
         SESSION_COOKIE,
         token,

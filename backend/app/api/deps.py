@@ -43,7 +43,9 @@ class SessionAuth(SecurityBase):
 
     def __init__(self) -> None:
         self.model = HTTPBearerModel(
-            description=f"Access token from /api/auth/login or /signup (browsers send the {SESSION_COOKIE} cookie instead)"
+            description=(
+                f"Access token from /api/auth/login or /signup (browsers send the {SESSION_COOKIE} cookie instead)"
+            )
         )
         self.scheme_name = "HTTPBearer"
 

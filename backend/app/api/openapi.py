@@ -16,7 +16,9 @@ statuses it can answer. In addition, on every path:
 - requests authenticated by the session cookie (not a bearer token) that change state (POST, PUT, PATCH,
   DELETE) need a same-origin `Origin` or `Sec-Fetch-Site` header (**403** otherwise) and, when they have
   a body, `Content-Type: application/json` (**415** otherwise);
-- **429** answers carry `Retry-After` (seconds).
+- **429** answers carry `Retry-After` (seconds);
+- until the database schema has reached this release's migrations, every `/api` route answers **503**
+  with `Retry-After` (liveness, `/api/health`, excepted).
 """
 
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from psycopg_pool import AsyncConnectionPool
 
 from app.api.deps import CurrentUser
 from app.schemas.common import error_responses
@@ -19,9 +20,10 @@ def _json(content: object, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(orjson.dumps(content, option=orjson.OPT_UTC_Z), status_code, media_type="application/json")
 
 
-def _pool(request: Request):
+def _pool(request: Request) -> AsyncConnectionPool:
     # Inline checkout instead of a yield dependency: the connection goes back before the response is sent.
-    return request.app.state.db.pool
+    pool: AsyncConnectionPool = request.app.state.db.pool
+    return pool
 
 
 def _not_found(error: task_service.TaskNotFound) -> HTTPException:

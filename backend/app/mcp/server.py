@@ -38,7 +38,8 @@ async def _caller(state: Any, ctx: Context) -> int:
     headers = ctx.headers or {}
     token = bearer_token(headers.get("authorization"))
     try:
-        return (await state.authenticator.authenticate(token or "")).user_id
+        user_id: int = (await state.authenticator.authenticate(token or "")).user_id
+        return user_id
     except InvalidToken:
         raise ToolError("Not authenticated") from None
 
@@ -55,8 +56,8 @@ def _tool_function(name: str, args_model: type[BaseModel], run: ToolRunner) -> C
 
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     for field_name, field in args_model.model_fields.items():
-        annotation = Annotated[
-            field.annotation,
+        annotation = Annotated[  # a type built at run time from the model's fields
+            field.annotation,  # type: ignore[name-defined]
             *field.metadata,
             Field(description=field.description, json_schema_extra=field.json_schema_extra),
         ]

@@ -243,7 +243,8 @@ class TaskEventBus:
             except Exception:
                 delay = self._mark_down(delay)
                 logger.exception("event listener failed; retrying in %.1fs", delay)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: replicas don't stampede
+            # jitter, so replicas don't stampede; nothing depends on it being unpredictable
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
             delay = min(delay * 2, BACKOFF_MAX_SECONDS)
 
     def _mark_down(self, delay: float) -> float:

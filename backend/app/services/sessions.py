@@ -76,8 +76,9 @@ class TokenVersions:
             if row is None:
                 raise LookupError(user_id)
             await connection.execute(_NOTIFY_SQL, (json.dumps({"user_id": user_id, "version": row[0]}),))
-        self.on_revoked(user_id, row[0])  # this process at once; the others when the NOTIFY arrives
-        return row[0]
+        version: int = row[0]
+        self.on_revoked(user_id, version)  # this process at once; the others when the NOTIFY arrives
+        return version
 
     def forget_all(self) -> None:
         """The listener (re)connected: revocations may have been missed meanwhile."""

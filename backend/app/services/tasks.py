@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row, dict_row
@@ -105,7 +105,7 @@ async def _connection(db: TaskDB) -> AsyncConnection:
     if isinstance(db, AsyncConnection):
         return db
     connection = await db.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    return cast(AsyncConnection, (await connection.get_raw_connection()).driver_connection)  # psycopg's own
 
 
 async def _write(db: TaskDB, work: Callable[[AsyncConnection], Awaitable[_Result]]) -> _Result:
@@ -125,7 +125,7 @@ async def create_task(db: TaskDB, user_id: int, *, title: str, description: str 
     async def insert(connection: AsyncConnection) -> TaskRow:
         async with connection.cursor(row_factory=class_row(TaskRow)) as cursor:
             await cursor.execute(_CREATE_SQL, values, prepare=True)
-            task = await cursor.fetchone()
+            task = cast(TaskRow, await cursor.fetchone())  # INSERT ... RETURNING: always one row
         await events.publish_task_event(connection, user_id=user_id, type="created", task_id=task.id)
         return task
 

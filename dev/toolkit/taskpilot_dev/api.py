@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-PASSWORD = "e2e-password-123"  # every generated test user's password
+PASSWORD = "e2e-password-123"  # noqa: S105  # every generated test user's password
 DEFAULT_TIMEOUT = 30.0  # argon2 hashing on a busy machine takes a while
 
 

@@ -33,6 +33,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from taskpilot_dev import docker as dk
 from taskpilot_dev.chart_pods import NAMESPACE, ChartPlan, ContainerPlan, Probe, Workload
@@ -135,8 +136,11 @@ class ChartRunner:
             text=True,
         )
 
+        events = self._watcher.stdout
+        assert events is not None  # stdout=PIPE
+
         def read() -> None:
-            for line in self._watcher.stdout:
+            for line in events:
                 action, name, *code = line.split()
                 with self.lock:
                     pod = next((p for p in self.pods if p.name == name), None)
@@ -319,7 +323,7 @@ class ChartRunner:
             argv = plan.command[1:] + (plan.args or [])
         elif plan.args is not None:
             argv = plan.args
-        return args + [plan.image, *argv]
+        return [*args, plan.image, *argv]
 
     def _start_container(self, pod: Pod, volumes: dict[str, str]) -> None:
         dk.docker("rm", "-f", pod.name, check=False)
@@ -434,14 +438,15 @@ class ChartRunner:
     def _probe(self, pod: Pod, probe: Probe) -> bool:
         try:
             if probe.kind == "httpGet":
-                path, port = probe.target
+                path, port = cast(tuple[str, int], probe.target)
                 url = f"http://127.0.0.1:{pod.host_ports[port]}{path}"
                 with urllib.request.urlopen(url, timeout=probe.timeout) as resp:
                     return 200 <= resp.status < 400
             if probe.kind == "tcpSocket":
                 socket.create_connection(("127.0.0.1", pod.host_ports[probe.target]), timeout=probe.timeout).close()
                 return True
-            return dk.docker("exec", pod.name, *probe.target, check=False, timeout=probe.timeout + 5).returncode == 0
+            argv = cast(list[str], probe.target)
+            return dk.docker("exec", pod.name, *argv, check=False, timeout=probe.timeout + 5).returncode == 0
         except (urllib.error.URLError, OSError, subprocess.TimeoutExpired, ValueError):
             return False
 

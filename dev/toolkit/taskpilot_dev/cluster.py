@@ -266,9 +266,8 @@ class ClusterApi:
     def pvc_uid(self, name: str) -> str | None:
         """The claim's uid, or None when it does not exist (404)."""
         try:
-            return self.core.read_namespaced_persistent_volume_claim(
-                name, self.namespace, _request_timeout=10
-            ).metadata.uid
+            claim = self.core.read_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=10)
+            return claim.metadata.uid if claim.metadata else None
         except client.ApiException as error:
             if error.status == 404:
                 return None
@@ -286,7 +285,7 @@ class ClusterApi:
         ready = []
         for subset in endpoints.subsets or []:
             for address in subset.addresses or []:
-                ready.append(address.target_ref.name if address.target_ref else address.ip)
+                ready.append((address.target_ref and address.target_ref.name) or address.ip)
         return ready
 
     def service_url(self, service: str, namespace: str | None = None) -> str:
@@ -419,15 +418,18 @@ def connect(context: str | None, namespace: str, **kwargs) -> tuple[ClusterApi |
 def _pod_info(pod: client.V1Pod) -> PodInfo:
     statuses = pod.status.container_statuses or [] if pod.status else []
     conditions = {c.type: c.status for c in ((pod.status.conditions if pod.status else None) or [])}
-    owners = pod.metadata.owner_references or []
+    meta = pod.metadata
+    if meta is None or meta.name is None or meta.uid is None:
+        raise ClusterError("the API answered a pod without a name or uid")
+    owners = meta.owner_references or []
     return PodInfo(
-        name=pod.metadata.name,
-        uid=pod.metadata.uid,
+        name=meta.name,
+        uid=meta.uid,
         phase=(pod.status.phase if pod.status else None) or "Unknown",
         ready=conditions.get("Ready") == "True",
         restarts=sum(s.restart_count or 0 for s in statuses),
-        terminating=pod.metadata.deletion_timestamp is not None,
-        labels=dict(pod.metadata.labels or {}),
+        terminating=meta.deletion_timestamp is not None,
+        labels=dict(meta.labels or {}),
         owner_kind=owners[0].kind if owners else None,
     )
 

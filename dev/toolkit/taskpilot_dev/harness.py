@@ -39,7 +39,7 @@ from typing import IO
 from .paths import BACKEND_DIR, FRONTEND_DIR
 from .postgres import create_database, drop_database, free_port, start_postgres
 
-TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"
+TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"  # noqa: S105  # published; prod refuses it
 # APP_ENV=prod refuses secrets published in the repo (like the one above): prod-mode servers get this one.
 PROD_JWT_SECRET = secrets.token_urlsafe(48)
 STARTUP_TIMEOUT_SECONDS = 90.0  # generous: CI machines can be busy
@@ -112,7 +112,7 @@ def migrate(url: str, revision: str = "head") -> None:
 
 def _status(url: str, timeout: float) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  # the caller's http URL
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -308,7 +308,12 @@ def _until_released() -> None:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+
+    def release_at_stdin_eof() -> None:
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=release_at_stdin_eof, daemon=True).start()
     while not done.wait(1.0):
         pass
 

@@ -130,7 +130,7 @@ def watch(
     flag = ChangeFlag()
     observer = Observer()
     for path in paths:
-        observer.schedule(flag, str(path), recursive=True)
+        observer.schedule(flag, str(path), recursive=True)  # type: ignore[arg-type]  # watchdog only calls dispatch()
     observer.start()
     rounds, ok = 0, False
     try:

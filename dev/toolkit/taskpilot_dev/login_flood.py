@@ -44,7 +44,7 @@ SCENARIOS: dict[str, dict[str, str]] = {
 }
 
 
-async def flood(port: int, clients: int, seconds: float) -> dict[str, int]:
+async def flood(port: int, clients: int, seconds: float) -> dict[int, int]:
     statuses: dict[int, int] = {}
     numbers = itertools.count()
     stop_at = time.perf_counter() + seconds

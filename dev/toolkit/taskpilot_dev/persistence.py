@@ -20,7 +20,7 @@ from .cluster import ClusterApi, ClusterError
 from .rollouts import replace_pod
 
 CHECK_EMAIL = "persistence-check@example.com"
-CHECK_PASSWORD = "persistence-check-password"  # dev clusters only; the account owns nothing else
+CHECK_PASSWORD = "persistence-check-password"  # noqa: S105  # dev clusters only; the account owns nothing else
 CHECK_NAME = "Persistence check"
 MARKER_PREFIX = "persistence-check"
 

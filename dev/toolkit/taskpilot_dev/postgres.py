@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
 SUPERUSER = "postgres"
-SUPERUSER_PASSWORD = "postgres"  # local trust auth; the password is only there for the URL's shape
+SUPERUSER_PASSWORD = "postgres"  # noqa: S105  # local trust auth; only there for the URL's shape
 # Durability off: a test database is thrown away, speed matters more.
 SERVER_OPTIONS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "

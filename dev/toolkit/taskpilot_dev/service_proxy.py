@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 import sys
+from functools import partial
 
 ENDPOINTS: dict = {}  # service port (str) -> ["host:port", ...]
 
@@ -33,7 +34,7 @@ async def _forward(port: int, client_r, client_w) -> None:
     if not choices:
         client_w.close()
         return
-    host, target = random.choice(choices).rsplit(":", 1)
+    host, target = random.choice(choices).rsplit(":", 1)  # noqa: S311  # load spreading, as kube-proxy does
     try:
         up_r, up_w = await asyncio.open_connection(host, int(target))
     except OSError:
@@ -56,9 +57,10 @@ async def _control(reader, writer) -> None:
 
 
 async def main(control_port: int, ports: list[int]) -> None:
-    servers = [await asyncio.start_server(_control, "0.0.0.0", control_port)]
+    # Inside its own container: the other containers reach it over the Docker network, as a Service.
+    servers = [await asyncio.start_server(_control, "0.0.0.0", control_port)]  # noqa: S104
     for port in ports:
-        servers.append(await asyncio.start_server(lambda r, w, p=port: _forward(p, r, w), "0.0.0.0", port))
+        servers.append(await asyncio.start_server(partial(_forward, port), "0.0.0.0", port))  # noqa: S104
     print("service proxy listening on", ports, flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 

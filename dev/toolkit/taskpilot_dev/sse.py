@@ -74,10 +74,8 @@ class SseStream:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # the reader's own end is no news
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def _read(self) -> None:
         try:

@@ -99,7 +99,7 @@ def tiltfile_python_checks(
         if isinstance(node, ast.List):
             return [value(e) for e in node.elts]
         if isinstance(node, ast.Dict):
-            return {value(k): value(v) for k, v in zip(node.keys, node.values)}
+            return {value(k): value(v) for k, v in zip(node.keys, node.values, strict=True)}
         if isinstance(node, ast.Call):  # known only while Tilt runs (e.g. the kube context)
             return f"{TILT_RUNTIME}{ast.unparse(node.func)}()>"
         return ast.literal_eval(node)
@@ -109,7 +109,7 @@ def tiltfile_python_checks(
         if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "python_check":
             name = ast.literal_eval(call.args[0])
             if name in names:
-                env = next((value(k.value) for k in call.keywords if k.arg == "env"), {})
+                env: dict = next((value(k.value) for k in call.keywords if k.arg == "env"), {})
                 found[name] = (name, value(call.args[1]), {"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **env})
     return [found[name] for name in names]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from app.services.assistant.tools import TOOL_NAMES, execute_tool, openai_tool_s
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolUnionParam
 
 logger = logging.getLogger("taskpilot.assistant")
 
@@ -129,8 +130,10 @@ async def run_agent(
     async with _client(settings) as client:
         for _ in range(MAX_TOOL_STEPS):
             try:
-                completion = await client.chat.completions.create(
-                    model=settings.openai_model, messages=messages, tools=openai_tool_specs()
+                completion = await client.chat.completions.create(  # our dicts are the API's wire shapes
+                    model=settings.openai_model,
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
+                    tools=cast("list[ChatCompletionToolUnionParam]", openai_tool_specs()),
                 )
                 choice = completion.choices[0]
                 reply_message = choice.message
@@ -138,7 +141,8 @@ async def run_agent(
                 raise _with_actions(_provider_problem(error), actions) from error
             except (IndexError, AttributeError, TypeError) as error:
                 raise _with_actions(_provider_problem(error), actions) from error
-            tool_calls = reply_message.tool_calls or []
+            # Only function tools are offered, so only function calls can come back.
+            tool_calls = [call for call in reply_message.tool_calls or [] if call.type == "function"]
             if not tool_calls:
                 return AgentResult(reply=(reply_message.content or "").strip() or "Done.", actions=actions)
             messages.append(

@@ -165,10 +165,10 @@ async def handle_non_streaming(session: AsyncSession, user_id: int, request: Cha
             limit = _limit(params)
             newest_first = params.get("order", "desc") != "asc"
             after = _parse_id(params.get("after"), "msg_")
-            rows = await store.list_messages(
+            messages = await store.list_messages(
                 session, conversation, limit=limit + 1, after_id=after, newest_first=newest_first
             )
-            return _page([item_json(m, conversation) for m in rows], limit)
+            return _page([item_json(m, conversation) for m in messages], limit)
         case "threads.update":
             conversation = await _thread(session, user_id, params)
             title = _checked(
@@ -196,10 +196,7 @@ async def prepare_stream(
     params = request.params
     text = _user_text(params)
     events: list[dict[str, Any]] = []
-    if request.type == "threads.create":
-        conversation_id = None
-    else:
-        conversation_id = (await _thread(session, user_id, params)).id
+    conversation_id = None if request.type == "threads.create" else (await _thread(session, user_id, params)).id
     turn = await store.run_turn(session, user_id, settings, text, conversation_id)
     conversation = turn.conversation
     if request.type == "threads.create":

@@ -7,7 +7,8 @@ trusted for identity: the argument schemas have no user field, and unknown field
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,10 @@ from app.services import tasks as task_service
 from app.services.tasks import TaskRow
 
 ToolResult = dict[str, Any]
-TitleSearch = text_field(TITLE_MAX_LENGTH, required=False, strip=True)
+if TYPE_CHECKING:  # see app.schemas.tasks
+    TitleSearch = str
+else:
+    TitleSearch = text_field(TITLE_MAX_LENGTH, required=False, strip=True)
 
 
 class _Args(BaseModel):
@@ -135,7 +139,7 @@ async def delete_task(session: AsyncSession, user_id: int, args: TaskRefArgs) ->
     return {"ok": True, "deleted": deleted}
 
 
-_IMPLEMENTATIONS = {
+_IMPLEMENTATIONS: dict[str, Callable[[AsyncSession, int, Any], Awaitable[ToolResult]]] = {
     "add_task": add_task,
     "list_tasks": list_tasks,
     "complete_task": complete_task,

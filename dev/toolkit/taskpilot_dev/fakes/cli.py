@@ -151,7 +151,7 @@ def minikube(state: dict, argv: list[str]) -> int:
 # --- kubectl --------------------------------------------------------------------
 
 
-def cluster_for(state: dict, context: str) -> dict | None:
+def cluster_for(state: dict, context: str | None) -> dict | None:
     """The cluster behind a context, or None when it is unreachable."""
     if context == MINIKUBE_PROFILE and state["minikube"] != "running":
         return None
@@ -303,13 +303,13 @@ def helm(state: dict, argv: list[str], context: str | None) -> int:
 
 
 def patch_scale(api_server: str, namespace: str, deployment: str, replicas: int) -> None:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310  # the fake API server's http URL
         f"{api_server}/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale",
         data=json.dumps({"spec": {"replicas": replicas}}).encode(),
         method="PATCH",
         headers={"Content-Type": "application/merge-patch+json"},
     )
-    with urllib.request.urlopen(request, timeout=10):
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310  # the fake API server's http URL
         pass
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client
@@ -129,10 +130,7 @@ class FakeCluster:
 
     # -- controller -------------------------------------------------------------
     def _create_pod(self, workload: FakeWorkload, ready_now: bool = False) -> FakePod:
-        if workload.kind == "StatefulSet":
-            name = f"{workload.name}-0"
-        else:
-            name = f"{workload.name}-{next(self._ids):05x}"
+        name = f"{workload.name}-0" if workload.kind == "StatefulSet" else f"{workload.name}-{next(self._ids):05x}"
         live = len(self._live(workload))
         pod = FakePod(
             name,
@@ -329,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
         cluster = self.cluster
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null") if length else None
+        body: Any = json.loads(self.rfile.read(length) or b"null") if length else None  # any JSON, as sent
         with cluster.lock:
             cluster.requests.append((method, url.path, body))
             cluster.reconcile()
