@@ -25,7 +25,7 @@ def _kubectl(cluster, *args: str, timeout: float = 60) -> str:
 
 
 def _secret_values(cluster) -> dict[str, str]:
-    secret = yaml.safe_load(_kubectl(cluster, "get", "secret", "taskpilot-ai", "-o", "yaml"))
+    secret = yaml.safe_load(_kubectl(cluster, "get", "secret", "taskpilot-ai-secret", "-o", "yaml"))
     return {key: base64.b64decode(value).decode() for key, value in secret["data"].items() if value}
 
 
@@ -45,7 +45,7 @@ def test_pod_specs_carry_no_secret_value(cluster):
 
 
 def test_config_and_secret_values_reach_the_containers(cluster):
-    config = yaml.safe_load(_kubectl(cluster, "get", "configmap", "taskpilot-ai", "-o", "yaml"))["data"]
+    config = yaml.safe_load(_kubectl(cluster, "get", "configmap", "taskpilot-ai-config", "-o", "yaml"))["data"]
     secrets = _secret_values(cluster)
     pod = ready_pods(cluster, APP_LABELS["backend"])[0].name
     env = dict(line.split("=", 1) for line in cluster.exec_in_pod(pod, ["env"]).splitlines() if "=" in line)

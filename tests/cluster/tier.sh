@@ -38,7 +38,8 @@ elif ! grep -q -- "- $context" tilt-settings.yaml; then
   echo "tilt-settings.yaml does not allow context $context: add it under allowed_contexts" >&2
   exit 1
 fi
-PATH="$(./dev/kube/build.sh --print):$PATH"
+# Tilt from the pinned build, and the project's Helm 4 (the Tiltfile runs `helm template`).
+PATH="$(./dev/kube/build.sh --print):$(dirname "$(python -m taskpilot_dev.tools helm)"):$PATH"
 export PATH TILT_PORT=10359 DOCKER_BUILDKIT=0
 start=$SECONDS
 tilt ci --context "$context" >"$RESULTS/tilt-ci.log" 2>&1 || { tail -80 "$RESULTS/tilt-ci.log"; exit 1; }

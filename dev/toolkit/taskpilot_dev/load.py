@@ -47,7 +47,7 @@ def _client_loop(
             count += 1
             writing = write_url is not None and count % 2 == 0
             try:
-                if writing:
+                if write_url is not None and writing:
                     response = http.post(write_url, json={"title": f"load {count}"})
                 else:
                     response = http.get(url)
