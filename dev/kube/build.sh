@@ -91,7 +91,6 @@ directives() {
 }
 
 # build_module <name> <version> <module> <package>=<binary>…: upstream's own main packages
-# (CGO=1 in the environment for those that need C: Tilt parses Python with tree-sitter).
 build_module() {
   local name=$1 version=$2 module=$3; shift 3
   fresh "$name" "$version" || return 0
@@ -102,9 +101,40 @@ build_module() {
 $(directives "$upstream/go.mod")"
   for pair in "$@"; do
     (cd "$dir" && go get "$module${pair%%=*}@$version" >/dev/null 2>&1 || go get "$module${pair%%=*}@$version")
-    (cd "$dir" && CGO_ENABLED=${CGO:-0} "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "$BIN/${pair#*=}" "$module${pair%%=*}")
+    (cd "$dir" && "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "$BIN/${pair#*=}" "$module${pair%%=*}")
   done
   done_with "$name" "$version"
+}
+
+# Tilt's release binary embeds its web UI's production build, which the published module does not
+# carry (pkg/assets/build holds only robots.txt; a dev build would want a webpack server instead).
+# So Tilt builds from a copy of its module, with the UI built from the module's own web/ sources.
+build_tilt() {
+  fresh tilt "$TILT_VERSION" || return 0
+  say "Tilt $TILT_VERSION and its web UI"
+  local dir="$KUBE_CACHE/src/tilt" upstream
+  upstream=$(module_dir "github.com/tilt-dev/tilt@$TILT_VERSION")
+  command -v npm >/dev/null || die "npm is missing (Tilt's web UI is built with it): install Node.js 20+"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp -r "$upstream" "$dir/tilt"; chmod -R u+w "$dir/tilt"
+  # Storybook is for developing the UI, not building it, and pins versions the registry no longer has:
+  # its packages, stories and the tests that import them go.
+  (cd "$dir/tilt/web" && find src \( -name '*.stories.tsx' -o -name '*.test.ts*' \) -delete && node -e '
+    const fs = require("fs"), pkg = JSON.parse(fs.readFileSync("package.json"));
+    for (const deps of [pkg.dependencies, pkg.devDependencies])
+      for (const name of Object.keys(deps || {})) if (name.includes("storybook")) delete deps[name];
+    fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2));' &&
+    npm install --legacy-peer-deps --no-audit --no-fund --loglevel=error >/dev/null &&
+    CI=false GENERATE_SOURCEMAP=false "${NICE[@]}" npx react-scripts build >/dev/null)
+  cp -r "$dir/tilt/web/build/." "$dir/tilt/pkg/assets/build/"
+  wrapper "$dir" taskpilot.local/tilt "require github.com/tilt-dev/tilt $TILT_VERSION
+replace github.com/tilt-dev/tilt => ./tilt
+$(directives "$upstream/go.mod")"
+  (cd "$dir" && { go get github.com/tilt-dev/tilt/cmd/tilt >/dev/null 2>&1 || go get github.com/tilt-dev/tilt/cmd/tilt; })
+  # main.version makes it a release build: it serves the embedded UI and reports its version.
+  (cd "$dir" && CGO_ENABLED=1 "${NICE[@]}" go build -trimpath -o "$BIN/tilt" \
+    -ldflags "-s -w -X main.version=${TILT_VERSION#v}" github.com/tilt-dev/tilt/cmd/tilt)
+  done_with tilt "$TILT_VERSION"
 }
 
 start=$SECONDS
@@ -113,6 +143,6 @@ build_etcd
 build_module containerd "$CONTAINERD_VERSION" github.com/containerd/containerd/v2 \
   /cmd/containerd=containerd /cmd/containerd-shim-runc-v2=containerd-shim-runc-v2 /cmd/ctr=ctr
 build_module coredns "$COREDNS_VERSION" github.com/coredns/coredns =coredns
-CGO=1 build_module tilt "$TILT_VERSION" github.com/tilt-dev/tilt /cmd/tilt=tilt
+build_tilt
 say "components ready in $((SECONDS - start)) s"
 echo "$BIN"

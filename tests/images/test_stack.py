@@ -1,6 +1,7 @@
 """The production frontend image serves its pages and static assets in front of the backend image.
 
-Sign-up, tasks and durability through the rendered chart's Services are tests/containers' job."""
+Sign-up, tasks and durability through the chart on a real cluster are the cluster tier's job
+(tests/cluster, tests/e2e/test_cluster.py)."""
 
 from __future__ import annotations
 
