@@ -110,7 +110,8 @@ $(directives "$upstream/go.mod")"
 # carry (pkg/assets/build holds only robots.txt; a dev build would want a webpack server instead).
 # So Tilt builds from a copy of its module, with the UI built from the module's own web/ sources.
 build_tilt() {
-  fresh tilt "$TILT_VERSION" || return 0
+  local stamp="$TILT_VERSION with its web UI"
+  fresh tilt "$stamp" || return 0
   say "Tilt $TILT_VERSION and its web UI"
   local dir="$KUBE_CACHE/src/tilt" upstream
   upstream=$(module_dir "github.com/tilt-dev/tilt@$TILT_VERSION")
@@ -134,7 +135,7 @@ $(directives "$upstream/go.mod")"
   # main.version makes it a release build: it serves the embedded UI and reports its version.
   (cd "$dir" && CGO_ENABLED=1 "${NICE[@]}" go build -trimpath -o "$BIN/tilt" \
     -ldflags "-s -w -X main.version=${TILT_VERSION#v}" github.com/tilt-dev/tilt/cmd/tilt)
-  done_with tilt "$TILT_VERSION"
+  done_with tilt "$stamp"
 }
 
 start=$SECONDS

@@ -44,7 +44,7 @@ export PATH TILT_PORT=10359 DOCKER_BUILDKIT=0
 start=$SECONDS
 tilt ci --context "$context" >"$RESULTS/tilt-ci.log" 2>&1 || { tail -80 "$RESULTS/tilt-ci.log"; exit 1; }
 echo "tilt ci: green in $((SECONDS - start)) s" | tee "$RESULTS/tilt-ci.txt"
-python -m pytest -m tilt_cycle -p no:cacheprovider tests/e2e/test_tilt_cycle.py
+python -m pytest -m tilt_cycle -p no:cacheprovider tests/e2e
 tilt down --context "$context" >>"$RESULTS/tilt-ci.log" 2>&1
 
 say "./dev/kube.sh down leaves nothing behind"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,33 @@ def chart() -> str:
 @pytest.fixture(scope="session")
 def report():
     return E2E_REPORT.append
+
+
+# --- Tilt, run by the tests themselves (outside Tilt) ------------------------------------
+
+
+@dataclass(frozen=True)
+class TiltRun:
+    """How these tests run the tilt binary: on the context they check, with an API port of their own."""
+
+    binary: str
+    context: str
+    port: str = "10359"  # not 10350: a `tilt up` of the developer's may be running
+
+    @property
+    def env(self) -> dict[str, str]:
+        # its own API port, also for the `tilt get` calls of the Tiltfile's resources (cold-start)
+        return dict(os.environ, TILT_PORT=self.port)
+
+
+@pytest.fixture(scope="module")
+def tilt(cluster: ClusterApi) -> TiltRun:
+    if os.environ.get("E2E_INSIDE_TILT") == "1":
+        pytest.skip("runs outside Tilt: inside the e2e resource, `tilt down` would remove the Tilt running it")
+    binary = shutil.which("tilt")
+    if binary is None:
+        pytest.skip("needs the tilt binary on PATH (https://docs.tilt.dev/install.html)")
+    return TiltRun(binary, os.environ.get("E2E_KUBE_CONTEXT") or "minikube")
 
 
 def pytest_terminal_summary(terminalreporter):

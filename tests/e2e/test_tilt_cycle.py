@@ -9,8 +9,6 @@ CI runs it as its own step, before anything else holds the 3000/8000 forwards Ti
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import uuid
@@ -19,43 +17,10 @@ import pytest
 
 from taskpilot_dev import api
 from taskpilot_dev.paths import REPO_ROOT
-from taskpilot_dev.rollouts import (
-    BACKEND_DEPLOYMENT,
-    FRONTEND_DEPLOYMENT,
-    POSTGRES_STATEFULSET,
-    wait_for,
-    wait_rolled_out,
-    wait_statefulset_ready,
-)
+from taskpilot_dev.rollouts import POSTGRES_STATEFULSET, wait_for, wait_stack_deployed
 
 pytestmark = [pytest.mark.cluster, pytest.mark.tilt_cycle]
 CLAIM = f"data-{POSTGRES_STATEFULSET}-0"
-TILT_PORT = "10359"  # not 10350: a `tilt up` of the developer's may be running
-
-
-@pytest.fixture(scope="module")
-def tilt(cluster):
-    if os.environ.get("E2E_INSIDE_TILT") == "1":
-        pytest.skip("runs outside Tilt: inside the e2e resource, `tilt down` would remove the Tilt running it")
-    binary = shutil.which("tilt")
-    if binary is None:
-        pytest.skip("needs the tilt binary on PATH (https://docs.tilt.dev/install.html)")
-    return binary
-
-
-def tilt_env() -> dict[str, str]:
-    # its own API port, also for the `tilt get` calls of the Tiltfile's resources (cold-start)
-    return dict(os.environ, TILT_PORT=TILT_PORT)
-
-
-def cluster_context() -> str:
-    return os.environ.get("E2E_KUBE_CONTEXT") or "minikube"
-
-
-def deployed(cluster):
-    wait_statefulset_ready(cluster, POSTGRES_STATEFULSET, timeout=600)
-    for deployment in (BACKEND_DEPLOYMENT, FRONTEND_DEPLOYMENT):
-        wait_rolled_out(cluster, deployment, timeout=600)
 
 
 def marker_tasks(cluster, user):
@@ -74,8 +39,8 @@ def marker_tasks(cluster, user):
 
 def test_tilt_down_and_up_keep_the_tasks(cluster, tilt, tmp_path, report):
     log = tmp_path / "tilt.log"
-    assert cluster.context == cluster_context(), "the test drives Tilt on the context it checks"
-    deployed(cluster)
+    assert cluster.context == tilt.context, "the test drives Tilt on the context it checks"
+    wait_stack_deployed(cluster)
     marker = f"tilt-cycle marker {uuid.uuid4().hex[:8]}"
     forward = cluster.port_forward("svc/backend-service", 80)
     try:
@@ -90,9 +55,9 @@ def test_tilt_down_and_up_keep_the_tasks(cluster, tilt, tmp_path, report):
 
     with open(log, "a") as out:
         down = subprocess.run(
-            [tilt, "down", "--context", cluster_context()],
+            [tilt.binary, "down", "--context", tilt.context],
             cwd=REPO_ROOT,
-            env=tilt_env(),
+            env=tilt.env,
             stdout=out,
             stderr=subprocess.STDOUT,
             timeout=600,
@@ -108,14 +73,14 @@ def test_tilt_down_and_up_keep_the_tasks(cluster, tilt, tmp_path, report):
 
     with open(log, "a") as out:
         up = subprocess.Popen(
-            [tilt, "up", "--context", cluster_context(), "--stream"],
+            [tilt.binary, "up", "--context", tilt.context, "--stream"],
             cwd=REPO_ROOT,
-            env=tilt_env(),
+            env=tilt.env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
-        deployed(cluster)
+        wait_stack_deployed(cluster)
         assert marker in marker_tasks(cluster, user)
     finally:
         up.send_signal(signal.SIGINT)  # like Ctrl-C: Tilt stops, the stack stays up

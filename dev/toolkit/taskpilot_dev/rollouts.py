@@ -218,3 +218,10 @@ def rolling_restart(kube: ClusterApi, deployment: str, selector: str, *, timeout
         return None
 
     return wait_for(finished, timeout=timeout, interval=1, what=f"deployment/{deployment} to replace all pods")
+
+
+def wait_stack_deployed(kube: ClusterApi, timeout: float = 600) -> None:
+    """PostgreSQL Ready and both app Deployments rolled out."""
+    wait_statefulset_ready(kube, POSTGRES_STATEFULSET, timeout=timeout)
+    for deployment in (BACKEND_DEPLOYMENT, FRONTEND_DEPLOYMENT):
+        wait_rolled_out(kube, deployment, timeout=timeout)
