@@ -69,7 +69,7 @@ fi
 if wanted cluster; then
   [ "$(id -u)" = 0 ] || die "the cluster tier runs a Kubernetes node (containers, mounts, iptables): run as root, or --skip cluster"
   command -v go >/dev/null || die "Go 1.24+ is missing for the cluster tier (it builds Kubernetes, etcd, containerd, CoreDNS and Tilt): https://go.dev/dl — or --skip cluster"
-  command -v docker >/dev/null && docker info >/dev/null 2>&1 || die "the cluster tier builds images with Docker, and no engine answers: start dockerd (./.ci/start-docker.sh) — or --skip cluster"
+  { command -v docker >/dev/null && docker info >/dev/null 2>&1; } || die "the cluster tier builds images with Docker, and no engine answers: start dockerd (./.ci/start-docker.sh) — or --skip cluster"
   missing=()
   for pkg_path in runc:/usr/sbin/runc containernetworking-plugins:/usr/lib/cni/bridge docker-registry:/usr/bin/docker-registry iptables:/usr/sbin/iptables; do
     [ -e "${pkg_path#*:}" ] || missing+=("${pkg_path%%:*}")

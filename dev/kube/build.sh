@@ -100,7 +100,7 @@ build_module() {
   wrapper "$dir" "taskpilot.local/$name" "require $module $version
 $(directives "$upstream/go.mod")"
   for pair in "$@"; do
-    (cd "$dir" && go get "$module${pair%%=*}@$version" >/dev/null 2>&1 || go get "$module${pair%%=*}@$version")
+    (cd "$dir" && { go get "$module${pair%%=*}@$version" >/dev/null 2>&1 || go get "$module${pair%%=*}@$version"; })
     (cd "$dir" && "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "$BIN/${pair#*=}" "$module${pair%%=*}")
   done
   done_with "$name" "$version"
@@ -116,7 +116,9 @@ build_tilt() {
   local dir="$KUBE_CACHE/src/tilt" upstream
   upstream=$(module_dir "github.com/tilt-dev/tilt@$TILT_VERSION")
   command -v npm >/dev/null || die "npm is missing (Tilt's web UI is built with it): install Node.js 20+"
-  rm -rf "$dir"; mkdir -p "$dir"
+  wrapper "$dir" taskpilot.local/tilt "require github.com/tilt-dev/tilt $TILT_VERSION
+replace github.com/tilt-dev/tilt => ./tilt
+$(directives "$upstream/go.mod")"
   cp -r "$upstream" "$dir/tilt"; chmod -R u+w "$dir/tilt"
   # Storybook is for developing the UI, not building it, and pins versions the registry no longer has:
   # its packages, stories and the tests that import them go.
@@ -128,10 +130,7 @@ build_tilt() {
     npm install --legacy-peer-deps --no-audit --no-fund --loglevel=error >/dev/null &&
     CI=false GENERATE_SOURCEMAP=false "${NICE[@]}" npx react-scripts build >/dev/null)
   cp -r "$dir/tilt/web/build/." "$dir/tilt/pkg/assets/build/"
-  wrapper "$dir" taskpilot.local/tilt "require github.com/tilt-dev/tilt $TILT_VERSION
-replace github.com/tilt-dev/tilt => ./tilt
-$(directives "$upstream/go.mod")"
-  (cd "$dir" && { go get github.com/tilt-dev/tilt/cmd/tilt >/dev/null 2>&1 || go get github.com/tilt-dev/tilt/cmd/tilt; })
+  (cd "$dir" && { go get "github.com/tilt-dev/tilt/cmd/tilt@$TILT_VERSION" >/dev/null 2>&1 || go get "github.com/tilt-dev/tilt/cmd/tilt@$TILT_VERSION"; })
   # main.version makes it a release build: it serves the embedded UI and reports its version.
   (cd "$dir" && CGO_ENABLED=1 "${NICE[@]}" go build -trimpath -o "$BIN/tilt" \
     -ldflags "-s -w -X main.version=${TILT_VERSION#v}" github.com/tilt-dev/tilt/cmd/tilt)

@@ -16,7 +16,14 @@ from taskpilot_dev.paths import REPO_ROOT
 SCRIPTS = ("setup.sh", "setup-minikube.sh", "port-forward.sh", "cleanup.sh")
 LIBRARIES = sorted((REPO_ROOT / "dev" / "lib").glob("*.sh"))
 # The other shell code: the test command and the CI bootstrap.
-TOOLING = [REPO_ROOT / "dev" / "test.sh", REPO_ROOT / ".ci" / "run", *sorted((REPO_ROOT / ".ci").glob("*.sh"))]
+TOOLING = [
+    REPO_ROOT / "dev" / "test.sh",
+    REPO_ROOT / "dev" / "kube.sh",
+    REPO_ROOT / "dev" / "kube" / "build.sh",
+    REPO_ROOT / "tests" / "cluster" / "tier.sh",
+    REPO_ROOT / ".ci" / "run",
+    *sorted((REPO_ROOT / ".ci").glob("*.sh")),
+]
 FLAGS_WITH_VALUES = {"--frontend-port", "--backend-port", "--max-restarts"}
 
 

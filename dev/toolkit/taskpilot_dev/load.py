@@ -52,7 +52,7 @@ def _client_loop(
                 else:
                     response = http.get(url)
                 ok = response.status_code == (201 if writing else 200)
-                failure = None if ok else f"{'POST' if writing else 'GET'} HTTP {response.status_code}"
+                failure = None if ok else f"{'POST ' if writing else ''}HTTP {response.status_code}"
                 report.record(failure, response.headers.get(INSTANCE_HEADER))
             except httpx.HTTPError as error:
                 report.record(f"{type(error).__name__}: {error}", None)

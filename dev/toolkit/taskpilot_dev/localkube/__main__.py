@@ -141,6 +141,11 @@ def up(layout: Layout) -> int:
         return 1
     print(f"local cluster ready in {time.monotonic() - started:.1f} s")
     print(_where(layout))
+    hint = (
+        f"# Tilt: list {CONTEXT} under allowed_contexts in tilt-settings.yaml. Public images (PostgreSQL)\n"
+        "# reach the cluster through its registry: python -m taskpilot_dev.localkube.stack mirror"
+    )
+    print(hint, file=sys.stderr)
     return 0
 
 
