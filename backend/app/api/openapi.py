@@ -16,7 +16,10 @@ statuses it can answer. In addition, on every path:
 - requests authenticated by the session cookie (not a bearer token) that change state (POST, PUT, PATCH,
   DELETE) need a same-origin `Origin` or `Sec-Fetch-Site` header (**403** otherwise) and, when they have
   a body, `Content-Type: application/json` (**415** otherwise);
-- **429** answers carry `Retry-After` (seconds).
+- **429** answers carry `Retry-After` (seconds);
+- a request body over the operation's `x-max-body-bytes` (4096 where none is given) answers **413** before
+  it is parsed, and a body that does not arrive within the server's body timeout answers **408**;
+- a session cookie sent twice with different values answers **400**.
 """
 
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")

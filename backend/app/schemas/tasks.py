@@ -5,11 +5,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.body_limits import json_body_budget
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.schemas.text import text_field
 
 Title = text_field(TITLE_MAX_LENGTH, required=True, strip=True, description="Stored without surrounding whitespace")
 Description = text_field(DESCRIPTION_MAX_LENGTH, required=False, strip=False)
+# Largest valid TaskCreate / TaskUpdate body (POST /api/tasks, PATCH /api/tasks/{id}, MCP tool arguments).
+TASK_BODY_BYTES = json_body_budget(TITLE_MAX_LENGTH, DESCRIPTION_MAX_LENGTH)
 
 
 def _absent_is_not_null(schema: dict[str, Any]) -> None:
