@@ -225,9 +225,15 @@ class HealthProbe:
         }
 
 
-async def _body_flood(port: int, path: str, megabytes: float, clients: int, chunked: bool) -> list[Answer]:
+async def _body_flood(
+    port: int, path: str, megabytes: float, clients: int, chunked: bool, timeout: float
+) -> list[Answer]:
     size = int(megabytes * 1024 * 1024)
-    return list(await asyncio.gather(*(oversized_body(port, path, size, chunked=chunked) for _ in range(clients))))
+    return list(
+        await asyncio.gather(
+            *(oversized_body(port, path, size, chunked=chunked, timeout=timeout) for _ in range(clients))
+        )
+    )
 
 
 async def _slow_flood(port: int, kind: str, clients: int, seconds: float, interval: float) -> list[Answer]:
@@ -261,9 +267,12 @@ def main() -> None:
     parser.add_argument("--kind", choices=("headers", "body"), default="headers")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--timeout", type=float, default=180.0, help="body: give up waiting for an answer after this")
     args = parser.parse_args()
     if args.attack == "body":
-        answers = asyncio.run(_body_flood(args.port, args.path, args.megabytes, args.clients, args.chunked))
+        answers = asyncio.run(
+            _body_flood(args.port, args.path, args.megabytes, args.clients, args.chunked, args.timeout)
+        )
     else:
         answers = asyncio.run(_slow_flood(args.port, args.kind, args.clients, args.seconds, args.interval))
     print(json.dumps({"summary": summarize(answers), "answers": [asdict(a) for a in answers[:3]]}), flush=True)
