@@ -1,6 +1,6 @@
 // `next build` leaves .next/standalone without static assets; copy them so
-// `node .next/standalone/server.js` serves the whole app on its own. Also puts the method guard
-// (scripts/method-guard.mjs) in front of Next's server.
+// `node .next/standalone/server.js` serves the whole app on its own. Also puts the edge guard
+// (scripts/edge-guard.mjs) in front of Next's server.
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,12 +20,12 @@ for (const [from, to] of [
 }
 console.log("postbuild: copied .next/static and public into .next/standalone");
 
-const GUARD_IMPORT = 'import { installMethodGuard } from "./method-guard.mjs"; // added by scripts/postbuild.mjs\n';
-cpSync(join(root, "scripts", "method-guard.mjs"), join(standalone, "method-guard.mjs"));
+const GUARD_IMPORT = 'import { installEdgeGuard } from "./edge-guard.mjs"; // added by scripts/postbuild.mjs\n';
+cpSync(join(root, "scripts", "edge-guard.mjs"), join(standalone, "edge-guard.mjs"));
 const serverJs = join(standalone, "server.js");
 const server = readFileSync(serverJs, "utf8");
 if (!server.includes(GUARD_IMPORT)) {
   // Module imports run before the body, which then installs the guard before it starts Next.
-  writeFileSync(serverJs, `${GUARD_IMPORT}installMethodGuard();\n${server}`);
+  writeFileSync(serverJs, `${GUARD_IMPORT}installEdgeGuard();\n${server}`);
 }
-console.log("postbuild: server.js answers TRACE with 405 (method-guard.mjs)");
+console.log("postbuild: server.js refuses TRACE and malformed /api/ paths first (edge-guard.mjs)");

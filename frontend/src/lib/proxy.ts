@@ -90,7 +90,10 @@ export function upstreamUrl(requestUrl: string, backendUrl: string, segments?: r
   return `${backendUrl.replace(/\/+$/, "")}${path}${new URL(requestUrl).search}`;
 }
 
-/** TRUST_PROXY_HEADERS=true: a proxy in front of this server (a TLS-terminating ingress) sets, and overwrites, X-Forwarded-Proto/-Host. */
+/**
+ * TRUST_PROXY_HEADERS=true: a proxy in front of this server (a TLS-terminating ingress) sets, and
+ * overwrites, X-Forwarded-Proto/-Host, and is the only way to reach it.
+ */
 export function trustProxyHeadersFromEnv(env: Record<string, string | undefined> = process.env): boolean {
   return env.TRUST_PROXY_HEADERS?.trim().toLowerCase() === "true";
 }
@@ -150,28 +153,8 @@ export function backendUnavailable(): Response {
   );
 }
 
-function invalidPath(detail = "Invalid API path"): Response {
-  return Response.json({ detail }, { status: 400, headers: { "cache-control": "no-store" } });
-}
-
-/** What the relay serves; anything else (TRACE, CONNECT, made-up methods) is a 405 naming these. */
-export const RELAYED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
-
-/**
- * The answer for an /api/ request that must not be relayed, decided before Next.js parses it further
- * (its own percent-decoding of the route's segments and its Request for TRACE would throw, a 500):
- * 405 for a method the relay does not serve, 400 for a path that is not valid percent-encoded UTF-8.
- */
-export function refusedApiRequest(method: string, requestUrl: string): Response | null {
-  if (!(RELAYED_METHODS as readonly string[]).includes(method.toUpperCase())) {
-    return Response.json(
-      { detail: "Method Not Allowed" },
-      { status: 405, headers: { allow: RELAYED_METHODS.join(", "), "cache-control": "no-store" } },
-    );
-  }
-  const raw = apiSegments(requestUrl);
-  if (raw !== null && decodedSegments(raw) === null) return invalidPath("Malformed percent-encoding in the API path");
-  return null;
+function invalidPath(): Response {
+  return Response.json({ detail: "Invalid API path" }, { status: 400, headers: { "cache-control": "no-store" } });
 }
 
 const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
@@ -183,8 +166,6 @@ export async function proxyRequest(
   segments?: readonly string[],
   trustProxyHeaders: boolean = trustProxyHeadersFromEnv(),
 ): Promise<Response> {
-  const refused = refusedApiRequest(request.method, request.url);
-  if (refused !== null) return refused;
   const target = upstreamUrl(request.url, backendUrl, segments);
   if (target === null) return invalidPath();
   const hasBody = !METHODS_WITHOUT_BODY.has(request.method.toUpperCase()) && request.body !== null;
