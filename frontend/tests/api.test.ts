@@ -49,7 +49,7 @@ describe("ApiClient", () => {
     expect(url).toBe("/api/auth/me");
     expect(init.method).toBe("DELETE");
     expect((init.headers as Record<string, string>)["content-type"]).toBe("application/json");
-    expect(JSON.parse(String(init.body))).toEqual({ password: "s3cret-pass" });
+    expect(JSON.parse(String(init.body))).toEqual({ password: "s3cret-pass" }); // pragma: allowlist secret
   });
 
   it("returns undefined for 204 responses", async () => {
