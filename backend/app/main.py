@@ -19,23 +19,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from psycopg import OperationalError as DriverOperationalError
+from psycopg.errors import ForeignKeyViolation
 from psycopg_pool import PoolTimeout
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
 from app.api import health
-from app.api.deps import SESSION_COOKIE
+from app.api.deps import SESSION_COOKIE, unauthorized
 from app.api.openapi import contract_openapi
 from app.api.router import api_router
+from app.core.body_limits import DEFAULT_BODY_LIMIT_BYTES, RequestBodyLimits
 from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
 from app.core.db import Database
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
-from app.core.middleware import RequestMiddleware
+from app.core.middleware import INSTANCE_ID, RequestMiddleware, public_instance_id
 from app.core.readiness import SchemaGate, SchemaReadiness
 from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
@@ -148,6 +150,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         logger.error("unhandled error", exc_info=error, extra={"fields": {"path": request.url.path}})
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
+    @app.exception_handler(IntegrityError)
+    @app.exception_handler(ForeignKeyViolation)
+    async def integrity_error(request: Request, error: Exception) -> JSONResponse:
+        if not _references_a_deleted_user(error):
+            return await unexpected_error(request, error)
+        # The account was deleted while this request was under way (its token was checked just before).
+        logger.info("write for a deleted account refused", extra={"fields": {"path": request.url.path}})
+        gone = unauthorized("Invalid or expired token")
+        return JSONResponse({"detail": gone.detail}, status_code=gone.status_code, headers=gone.headers)
+
+
+def _references_a_deleted_user(error: Exception) -> bool:
+    """A foreign-key violation on a `<table>_user_id_fkey` constraint: the row's user no longer exists."""
+    driver_error = getattr(error, "orig", error)  # SQLAlchemy wraps the psycopg error
+    return isinstance(driver_error, ForeignKeyViolation) and (driver_error.diag.constraint_name or "").endswith(
+        "_user_id_fkey"
+    )
+
 
 def _install_services(app: FastAPI, settings: Settings) -> None:
     """Everything built from settings lives on app.state (no module globals to reset between apps)."""
@@ -168,14 +188,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.validate_for_startup()
     configure_logging(settings.log_level)
 
+    docs = settings.serves_api_docs  # the document itself is always app.openapi() (tests, type parity)
     app = FastAPI(
         title="TaskPilot AI",
         version="1.0.0",
         lifespan=lifespan,
         debug=False,  # never send stack traces to clients
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.settings = settings
     app.state.draining = False
+    app.state.instance_id = public_instance_id(settings.app_env)
+    logger.info("instance", extra={"fields": {"instance_id": app.state.instance_id, "host": INSTANCE_ID}})
     _install_services(app, settings)
     app.state.readiness = SchemaReadiness(settings)
     app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
@@ -184,6 +210,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SchemaGate, readiness=app.state.readiness)
     # Inside CORS and the request log: its 403/415 answers still get CORS headers and a log line.
     app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)
+    # Outside the guard, so its 413/408 answers also get CORS headers and a log line.
+    app.add_middleware(
+        RequestBodyLimits,
+        default=DEFAULT_BODY_LIMIT_BYTES,
+        maximum=settings.request_body_max_bytes,
+        timeout_seconds=settings.request_body_timeout_seconds,
+    )
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -192,7 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(RequestMiddleware)
+    app.add_middleware(RequestMiddleware, instance_id=app.state.instance_id)
     _install_error_handlers(app)
     app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 

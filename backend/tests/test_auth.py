@@ -213,6 +213,7 @@ async def test_tampered_token_is_401(client, user):
     for token in (f"{header}.{payload}.{flipped}", forged_claims, unsigned, "garbage", f"{header}.{payload}"):
         response = await client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
+        client.cookies.clear()  # only this cookie: the signup's one next to it would be a conflict (400)
         client.cookies.set("taskpilot_session", token)
         response = await client.get("/api/tasks")
         assert response.status_code == 401, token

@@ -136,3 +136,34 @@ async def test_configured_cors_origin_is_trusted(database_url):
         refused = await http.post("/api/auth/logout", json={}, headers={"Origin": EVIL})
     assert allowed.status_code == 204
     error_body(refused, 403)
+
+
+async def test_a_session_cookie_in_a_second_cookie_header_is_still_seen_by_the_guard(client, victim, db_session):
+    """The guard and authentication read cookies the same way: two Cookie headers, the session in the
+    second, and a foreign Origin is a cross-site write like any other."""
+    created = await client.post("/api/tasks", json={"title": "keep me"})
+    assert created.status_code == 201, created.text
+    client.cookies.clear()
+    response = await client.delete(
+        f"/api/tasks/{created.json()['id']}",
+        headers=[("Origin", EVIL), ("Cookie", "a=b"), ("Cookie", f"taskpilot_session={victim.token}")],
+    )
+    error_body(response, 403)
+    assert await db_session.scalar(select(func.count()).select_from(Task)) == 1
+
+
+async def test_conflicting_session_cookies_are_refused(client, victim, create_user, db_session):
+    created = await client.post("/api/tasks", json={"title": "keep me"})
+    other = await create_user(email="other@example.com")
+    client.cookies.clear()
+    conflicting = [
+        [("Cookie", f"taskpilot_session={other.token}"), ("Cookie", f"taskpilot_session={victim.token}")],
+        [("Cookie", f"taskpilot_session={other.token}; taskpilot_session={victim.token}")],
+    ]
+    for cookies in conflicting:
+        deleted = await client.delete(f"/api/tasks/{created.json()['id']}", headers=cookies)
+        assert "Conflicting session cookies" in error_body(deleted, 400)["detail"]
+        error_body(await client.get("/api/tasks", headers=cookies), 400)
+    assert await db_session.scalar(select(func.count()).select_from(Task)) == 1
+    same_twice = [("Cookie", f"taskpilot_session={victim.token}"), ("Cookie", f"taskpilot_session={victim.token}")]
+    assert (await client.get("/api/tasks", headers=same_twice)).status_code == 200

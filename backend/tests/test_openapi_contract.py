@@ -32,6 +32,10 @@ CHECK_EXCLUSIONS = [
         "the message is all content parts joined and trimmed: non-empty and <= 4000 characters span array items",
     ),
 ]
+# Operations that end the session the run authenticates with (logout revokes every token of the user; a
+# fresh token may delete its account without the password): each runs last, alone, with an account of its
+# own, so every other operation is exercised with a live token rather than answering only 401.
+SESSION_ENDING = ["POST /api/auth/logout", "DELETE /api/auth/me"]
 
 
 def st_command(base_url: str, token: str, *extra: str) -> list[str]:
@@ -60,22 +64,29 @@ def st_command(base_url: str, token: str, *extra: str) -> list[str]:
     ]
 
 
+def _signup(http: httpx.Client, base_url: str, email: str) -> str:
+    signup = http.post(f"{base_url}/api/auth/signup", json={"email": email, "password": "contract-pw"})
+    assert signup.status_code == 201, signup.text
+    http.cookies.clear()
+    return signup.json()["access_token"]
+
+
 def test_openapi_document_matches_the_server(database_url, tmp_path):
     with harness.backend_server(database_url) as base_url, httpx.Client(timeout=30) as http:
-        signup = http.post(
-            f"{base_url}/api/auth/signup", json={"email": "contract@example.com", "password": "contract-pw"}
-        )
-        assert signup.status_code == 201, signup.text
-        token = signup.json()["access_token"]
+        token = _signup(http, base_url, "contract@example.com")
         for number in range(3):  # small ids the generator will try are real tasks of this user
             created = http.post(
                 f"{base_url}/api/tasks", json={"title": f"seed {number}"}, headers={"Authorization": f"Bearer {token}"}
             )
             assert created.status_code == 201, created.text
 
-        runs = [st_command(base_url, token, *[f"--exclude-name={operation}" for operation, _, _ in CHECK_EXCLUSIONS])]
+        separate = [operation for operation, _, _ in CHECK_EXCLUSIONS] + SESSION_ENDING
+        runs = [st_command(base_url, token, *[f"--exclude-name={operation}" for operation in separate])]
         for operation, check, _reason in CHECK_EXCLUSIONS:
             runs.append(st_command(base_url, token, f"--include-name={operation}", f"--exclude-checks={check}"))
+        for operation in SESSION_ENDING:
+            own_token = _signup(http, base_url, f"contract-{len(runs)}@example.com")
+            runs.append(st_command(base_url, own_token, f"--include-name={operation}"))
         started = time.monotonic()
         results = [
             subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=TIME_BUDGET_SECONDS)
@@ -89,3 +100,4 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
         assert result.returncode == 0, f"schemathesis found contract failures (seed {SEED}):\n{report}"
         assert "generated" in result.stdout, report  # it really ran cases
     assert "Stateful (in" in results[0].stdout, reports[0]
+    assert "Authentication failed" not in results[0].stdout, reports[0]  # the account lived through the run

@@ -1,6 +1,7 @@
 // `next build` leaves .next/standalone without static assets; copy them so
-// `node .next/standalone/server.js` serves the whole app on its own.
-import { cpSync, existsSync, rmSync } from "node:fs";
+// `node .next/standalone/server.js` serves the whole app on its own. Also puts the edge guard
+// (scripts/edge-guard.mjs) in front of Next's server.
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,3 +19,13 @@ for (const [from, to] of [
   cpSync(from, to, { recursive: true });
 }
 console.log("postbuild: copied .next/static and public into .next/standalone");
+
+const GUARD_IMPORT = 'import { installEdgeGuard } from "./edge-guard.mjs"; // added by scripts/postbuild.mjs\n';
+cpSync(join(root, "scripts", "edge-guard.mjs"), join(standalone, "edge-guard.mjs"));
+const serverJs = join(standalone, "server.js");
+const server = readFileSync(serverJs, "utf8");
+if (!server.includes(GUARD_IMPORT)) {
+  // Module imports run before the body, which then installs the guard before it starts Next.
+  writeFileSync(serverJs, `${GUARD_IMPORT}installEdgeGuard();\n${server}`);
+}
+console.log("postbuild: server.js refuses TRACE and malformed /api/ paths first (edge-guard.mjs)");

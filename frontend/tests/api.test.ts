@@ -42,6 +42,16 @@ describe("ApiClient", () => {
     expect(init.body).toBe("{}");
   });
 
+  it("deletes the account with DELETE /api/auth/me and the password as JSON", async () => {
+    const fetchImpl = vi.fn(async () => new Response(null, { status: 204 }));
+    await new ApiClient({ fetchImpl: fetchImpl as unknown as typeof fetch }).deleteAccount("s3cret-pass");
+    const [url, init] = fetchImpl.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("/api/auth/me");
+    expect(init.method).toBe("DELETE");
+    expect((init.headers as Record<string, string>)["content-type"]).toBe("application/json");
+    expect(JSON.parse(String(init.body))).toEqual({ password: "s3cret-pass" }); // pragma: allowlist secret
+  });
+
   it("returns undefined for 204 responses", async () => {
     const client = new ApiClient({ fetchImpl: (async () => new Response(null, { status: 204 })) as unknown as typeof fetch });
     await expect(client.deleteTask(3)).resolves.toBeUndefined();

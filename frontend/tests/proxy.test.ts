@@ -3,7 +3,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiPath, backendUrlFromEnv, proxyRequest, upstreamUrl } from "@/lib/proxy";
+import {
+  apiPath,
+  backendUrlFromEnv,
+  decodedSegments,
+  proxyRequest,
+  trustProxyHeadersFromEnv,
+  upstreamUrl,
+} from "@/lib/proxy";
 
 // The proxy runs against a real local HTTP server: streaming and header handling are what matter here.
 interface Seen {
@@ -69,12 +76,24 @@ describe("backend URL", () => {
 
   it("forwards only plain paths under /api/", () => {
     expect(apiPath(["tasks", "12"])).toBe("/api/tasks/12");
-    for (const segments of [["%2e%2e", "mcp"], ["..", "mcp"], ["%2E%2e", "mcp"], ["tasks", "%2f..%2fmcp"], ["a%5c..%5cmcp"],
-      ["."], ["tasks", ""], [], ["%zz"]]) {
+    // Route segments arrive decoded (by Next): a dot segment or a separator in one is refused.
+    for (const segments of [["..", "mcp"], ["tasks", "/../mcp"], ["a\\..\\mcp"], ["."], ["tasks", ""], [], ["a\0b"]]) {
       expect(apiPath(segments), segments.join("/")).toBeNull();
     }
     expect(upstreamUrl("http://front:3000/mcp", "http://b:8000")).toBeNull();
-    expect(upstreamUrl("http://front:3000/api/%2e%2e/mcp", "http://b:8000")).toBeNull();
+    // From the raw URL, decoded once: the same refusals.
+    for (const path of ["/api/%2e%2e/mcp", "/api/%2E%2e/mcp", "/api/tasks/%2f..%2fmcp", "/api/a%5c..%5cmcp", "/api/%zz", "/api/%ff"]) {
+      expect(upstreamUrl(`http://front:3000${path}`, "http://b:8000"), path).toBeNull();
+    }
+  });
+
+  it("decodes the path exactly once, so an encoded percent sign stays one", () => {
+    // `/api/t%2561sks`: Next hands the route "t%61sks"; decoding again would reach /api/tasks.
+    expect(apiPath(["t%61sks"])).toBe("/api/t%2561sks");
+    expect(upstreamUrl("http://front:3000/api/t%2561sks", "http://b:8000")).toBe("http://b:8000/api/t%2561sks");
+    expect(apiPath(["%2e%2e", "mcp"])).toBe("/api/%252e%252e/mcp"); // a literal name, not a dot segment
+    expect(decodedSegments(["t%2561sks"])).toEqual(["t%61sks"]);
+    expect(decodedSegments(["%ff"])).toBeNull();
   });
 });
 
@@ -110,7 +129,7 @@ describe("proxyRequest", () => {
 
   it("refuses a path that would leave /api/ and never calls the backend", async () => {
     const before = seen.length;
-    for (const segments of [["%2e%2e", "mcp"], ["..", "mcp"]]) {
+    for (const segments of [["..", "mcp"], ["a/b"], ["."]]) {
       const response = await proxyRequest(new Request("http://localhost:3000/api/x"), backendUrl, fetch, segments);
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({ detail: "Invalid API path" });
@@ -131,6 +150,31 @@ describe("proxyRequest", () => {
     expect(last.headers["x-real-ip"]).toBeUndefined();
     expect(last.headers["x-forwarded-proto"]).toBe("http");
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+  });
+
+  it("ignores a client's X-Forwarded-Proto/-Host, even when Next built request.url from them", async () => {
+    // Next.js makes request.url https when the client says X-Forwarded-Proto: https.
+    const request = new Request("https://localhost:3000/api/tasks", {
+      headers: { host: "localhost:3000", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test" },
+    });
+    await proxyRequest(request, backendUrl, fetch, ["tasks"], false);
+    const last = seen.at(-1)!;
+    expect(last.url).toBe("/api/tasks");
+    expect(last.headers["x-forwarded-proto"]).toBe("http");
+    expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+  });
+
+  it("passes X-Forwarded-Proto/-Host on from a trusted proxy (TRUST_PROXY_HEADERS=true)", async () => {
+    expect(trustProxyHeadersFromEnv({ TRUST_PROXY_HEADERS: "true" })).toBe(true);
+    expect(trustProxyHeadersFromEnv({ TRUST_PROXY_HEADERS: "" })).toBe(false);
+    expect(trustProxyHeadersFromEnv({})).toBe(false);
+    const request = new Request("https://localhost:3000/api/tasks", {
+      headers: { host: "frontend-service", "x-forwarded-proto": "https, http", "x-forwarded-host": "app.example" },
+    });
+    await proxyRequest(request, backendUrl, fetch, ["tasks"], true);
+    const last = seen.at(-1)!;
+    expect(last.headers["x-forwarded-proto"]).toBe("https");
+    expect(last.headers["x-forwarded-host"]).toBe("app.example");
   });
 
   it("names the host the browser used (its Host header), which the browser's Origin is built from", async () => {

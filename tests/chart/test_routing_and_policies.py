@@ -138,3 +138,32 @@ def test_notes_render(profile):
         assert "http://localhost/" in notes
     if profile == "prod":
         assert "https://taskpilot.example.com/" in notes and "pg_dump" in notes
+
+
+@pytest.mark.parametrize("profile", list(cs.PROFILES))
+def test_ingress_buffers_request_bodies_and_enforces_the_backends_body_limit(rendered, profile):
+    """One number: the Ingress refuses bodies over the backend's REQUEST_BODY_MAX_BYTES, buffering them
+    (so slow uploads stay in nginx), while responses (SSE) stay unbuffered."""
+    ingress, _, _ = ingress_routes(rendered[profile])
+    annotations = ingress["metadata"]["annotations"]
+    config = cs.find(rendered[profile], "ConfigMap", f"{FULL}-config")["data"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == config["REQUEST_BODY_MAX_BYTES"]
+    assert annotations["nginx.ingress.kubernetes.io/client-body-buffer-size"] == config["REQUEST_BODY_MAX_BYTES"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    changed = cs.find(cs.render("default", "backend.config.requestBodyMaxBytes=131072"), "Ingress", f"{FULL}-ingress")
+    assert changed["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "131072"
+
+
+def test_the_smallest_allowed_body_limit_still_lets_every_valid_request_through():
+    import json
+
+    from app.core.body_limits import DEFAULT_BODY_LIMIT_BYTES, BodyLimitTable
+    from app.core.config import Settings
+    from app.main import create_app
+
+    schema = json.loads((cs.CHART_DIR / "values.schema.json").read_text())
+    minimum = schema["properties"]["backend"]["properties"]["config"]["properties"]["requestBodyMaxBytes"]["minimum"]
+    routes = create_app(Settings(jwt_secret="x" * 40)).router.routes
+    largest_route_limit = BodyLimitTable(routes, default=DEFAULT_BODY_LIMIT_BYTES, maximum=10**9).largest()
+    assert largest_route_limit <= minimum <= Settings().request_body_max_bytes

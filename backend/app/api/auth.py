@@ -1,10 +1,23 @@
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
+from app.core.body_limits import body_limit
 from app.core.hashing import HashingBusy
-from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
+from app.schemas.auth import (
+    ACCOUNT_DELETION_BODY_BYTES,
+    LOGIN_BODY_BYTES,
+    SIGNUP_BODY_BYTES,
+    AccountDeletionRequest,
+    LoginRequest,
+    SignupRequest,
+    TokenResponse,
+    UserRead,
+)
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
 from app.services.login_limits import LoginLimits, TooManyFailures
@@ -12,6 +25,10 @@ from app.services.login_limits import LoginLimits, TooManyFailures
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
 THROTTLED = "Too many attempts; retry after `Retry-After` seconds"
+# Deleting the account without the password needs a session this fresh (a borrowed, older session cannot).
+RECENT_LOGIN_SECONDS = 5 * 60
+WRONG_CONFIRMATION = "Incorrect password"
+CONFIRMATION_NEEDED = "Confirm with your password: the last login was more than 5 minutes ago"
 
 
 def _too_many(detail: str, retry_after: int) -> HTTPException:
@@ -28,6 +45,14 @@ def _secure_cookie(request: Request) -> bool:
         return True
     forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded_proto == "https"
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))
 
 
 def _issue_session(request: Request, response: Response, user_id: int, token_version: int) -> str:
@@ -48,7 +73,10 @@ def _issue_session(request: Request, response: Response, user_id: int, token_ver
     "/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses=error_responses(400, 403, 409, 415, 422, 429, 503, s409="Email already registered", s429=THROTTLED),
+    responses=error_responses(
+        400, 403, 408, 409, 413, 415, 422, 429, 503, s409="Email already registered", s429=THROTTLED
+    ),
+    openapi_extra=body_limit(SIGNUP_BODY_BYTES),
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
@@ -66,7 +94,10 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=error_responses(400, 401, 403, 415, 422, 429, 503, s401="Incorrect email or password", s429=THROTTLED),
+    responses=error_responses(
+        400, 401, 403, 408, 413, 415, 422, 429, 503, s401="Incorrect email or password", s429=THROTTLED
+    ),
+    openapi_extra=body_limit(LOGIN_BODY_BYTES),
 )
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     try:
@@ -76,7 +107,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
             LoginLimits.from_settings(request.app.state.settings),
             email=body.email,
             password=body.password,
-            client=request.client.host if request.client else "unknown",
+            client=_client_address(request),
         )
     except TooManyFailures as error:
         raise _too_many("Too many failed logins; try again later", error.retry_after) from None
@@ -102,4 +133,66 @@ async def logout(request: Request, response: Response, current: OptionalUser) ->
     clears the cookie. Without a valid token there is nothing to revoke: the cookie is cleared anyway."""
     if current is not None:
         await request.app.state.token_versions.revoke(current.id)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))
+    _clear_session_cookie(request, response)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the caller's account and everything in it",
+    responses=error_responses(
+        400,
+        401,
+        403,
+        408,
+        413,
+        422,
+        429,
+        503,
+        s403=f"{WRONG_CONFIRMATION}, or no password and a login older than {RECENT_LOGIN_SECONDS // 60} minutes "
+        "(or a cross-site request)",
+        s429=THROTTLED,
+    ),
+    openapi_extra=body_limit(ACCOUNT_DELETION_BODY_BYTES),
+)
+async def delete_me(
+    request: Request,
+    response: Response,
+    current: CurrentUser,
+    session: SessionDep,
+    body: AccountDeletionRequest | None = None,
+) -> None:
+    """Deletes the account with its tasks and assistant conversations, ends every session (all tokens,
+    open event streams, on every replica) and clears the cookie. Needs the password, unless the token
+    comes from a login (or signup) of the last few minutes."""
+    password = body.password if body is not None else None
+    if password is not None:
+        await _confirm_password(request, session, current.id, password)
+    elif time.time() - current.issued_at > RECENT_LOGIN_SECONDS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CONFIRMATION_NEEDED)
+    await auth_service.delete_account(session, current.id)
+    # This process at once (the deletion trigger's NOTIFY tells the others, and closes the streams).
+    request.app.state.token_versions.on_revoked(current.id, None)
+    _clear_session_cookie(request, response)
+
+
+async def _confirm_password(request: Request, session: AsyncSession, user_id: int, password: str) -> None:
+    """The password check of a login, with its failure limits: guessing here costs what guessing at login does."""
+    user = await auth_service.get_user(session, user_id)
+    if user is None:
+        raise unauthorized("Invalid or expired token")
+    try:
+        confirmed = await auth_service.authenticate(
+            session,
+            request.app.state.password_hashing,
+            LoginLimits.from_settings(request.app.state.settings),
+            email=user.email,
+            password=password,
+            client=_client_address(request),
+        )
+    except TooManyFailures as error:
+        raise _too_many("Too many failed attempts; try again later", error.retry_after) from None
+    except HashingBusy:
+        raise _busy() from None
+    if confirmed is None or confirmed.id != user_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=WRONG_CONFIRMATION)

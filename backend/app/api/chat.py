@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, SessionDep
+from app.core.body_limits import body_limit, json_body_budget
 from app.models.conversation import MESSAGE_MAX_LENGTH
 from app.schemas.common import error_responses
 from app.schemas.text import text_field
@@ -25,6 +26,7 @@ def turn_in_progress(busy: TurnInProgress) -> HTTPException:
 
 
 ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
+CHAT_BODY_BYTES = json_body_budget(MESSAGE_MAX_LENGTH)
 
 
 class ChatRequest(BaseModel):
@@ -54,6 +56,8 @@ class ChatResponse(BaseModel):
         401,
         403,
         404,
+        408,
+        413,
         415,
         422,
         429,
@@ -61,6 +65,7 @@ class ChatResponse(BaseModel):
         s404="No such conversation for this user",
         s429="Another assistant turn of this user is still running",
     ),
+    openapi_extra=body_limit(CHAT_BODY_BYTES),
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
     try:

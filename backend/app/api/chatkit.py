@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from app.api.chat import turn_in_progress
 from app.api.deps import CurrentUser, SessionDep
-from app.schemas.chatkit import ChatKitRequestBody
+from app.core.body_limits import body_limit
+from app.schemas.chatkit import CHATKIT_BODY_BYTES, ChatKitRequestBody
 from app.schemas.common import error_responses
 from app.services.assistant import chatkit_protocol as protocol
 from app.services.assistant.turns import TurnInProgress
@@ -33,8 +34,9 @@ Checked by the server but not expressible in JSON Schema: the message's text (al
             "description": "JSON for reads and updates; an SSE stream of ChatKit events for new messages",
             "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {}},
         },
-        **error_responses(400, 401, 403, 404, 415, 422, 429, 503, s404="No such thread for this user"),
+        **error_responses(400, 401, 403, 404, 408, 413, 415, 422, 429, 503, s404="No such thread for this user"),
     },
+    openapi_extra=body_limit(CHATKIT_BODY_BYTES),
 )
 async def chatkit(body: ChatKitRequestBody, request: Request, current: CurrentUser, session: SessionDep) -> Response:
     chatkit_request = protocol.ChatKitRequest(type=body.type, params=body.params.model_dump(), metadata=body.metadata)

@@ -10,6 +10,7 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.credentials import CONFLICTING_COOKIES_DETAIL, ConflictingCookies, bearer_token, session_cookie
 from app.core.db import get_read_session, get_session
 from app.core.security import InvalidToken
 
@@ -27,6 +28,7 @@ class AuthenticatedUser:
     id: int
     token_version: int
     expires_at: float  # POSIX seconds; open streams end then
+    issued_at: float = 0.0  # POSIX seconds: the login that produced the token
 
 
 def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
@@ -58,14 +60,17 @@ class SessionAuth(SecurityBase):
 
 async def authenticate_request(request: Request) -> AuthenticatedUser | None:
     """The caller, or None for a request without a token; raises 401 for an invalid, expired or revoked one."""
-    token = bearer_token(request.headers.get("authorization")) or request.cookies.get(SESSION_COOKIE)
+    try:
+        token = bearer_token(request.headers.get("authorization")) or session_cookie(request.headers, SESSION_COOKIE)
+    except ConflictingCookies:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=CONFLICTING_COOKIES_DETAIL) from None
     if not token:
         return None
     try:
         claims = await request.app.state.authenticator.authenticate(token)
     except InvalidToken:
         raise unauthorized("Invalid or expired token") from None
-    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at)
+    return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at, claims.issued_at)
 
 
 async def get_optional_user(request: Request) -> AuthenticatedUser | None:
@@ -75,12 +80,6 @@ async def get_optional_user(request: Request) -> AuthenticatedUser | None:
         return await authenticate_request(request)
     except HTTPException:
         return None
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token in an `Authorization: Bearer <token>` header value, else None."""
-    scheme, _, credentials = (authorization or "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
 get_current_user = SessionAuth()

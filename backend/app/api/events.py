@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -79,7 +78,7 @@ async def stream_events(
     # (app.state.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        _event_stream(bus, request.app.state.db.pool, current_user, shutdown),
+        _event_stream(bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id),
         headers=STREAM_HEADERS,
         ping=KEEPALIVE_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
@@ -89,7 +88,7 @@ async def stream_events(
 
 
 async def _event_stream(
-    bus: TaskEventBus, pool: AsyncConnectionPool, user: AuthenticatedUser, shutdown: anyio.Event
+    bus: TaskEventBus, pool: AsyncConnectionPool, user: AuthenticatedUser, shutdown: anyio.Event, instance_id: str
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribing here (not in the route) ties the subscription to the generator's finally: a client
     # that vanishes before streaming starts leaves nothing behind. The route checked the caps; a
@@ -99,7 +98,7 @@ async def _event_stream(
     except StreamLimitReached:
         return
     try:
-        ready = _message({"type": "ready", "instance": socket.gethostname(), "listening": bus.listening})
+        ready = _message({"type": "ready", "instance": instance_id, "listening": bus.listening})
         ready.retry = RECONNECT_DELAY_MS
         yield ready
         while True:

@@ -18,7 +18,10 @@ statuses it can answer. In addition, on every path:
   a body, `Content-Type: application/json` (**415** otherwise);
 - **429** answers carry `Retry-After` (seconds);
 - until the database schema has reached this release's migrations, every `/api` route answers **503**
-  with `Retry-After` (liveness, `/api/health`, excepted).
+  with `Retry-After` (liveness, `/api/health`, excepted);
+- a request body over the operation's `x-max-body-bytes` (4096 where none is given) answers **413** before
+  it is parsed, and a body that does not arrive within the server's body timeout answers **408**;
+- a session cookie sent twice with different values answers **400**.
 """
 
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")

@@ -7,8 +7,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from psycopg_pool import AsyncConnectionPool
 
 from app.api.deps import CurrentUser
+from app.core.body_limits import body_limit
 from app.schemas.common import error_responses
-from app.schemas.tasks import TaskCreate, TaskRead, TaskUpdate
+from app.schemas.tasks import TASK_BODY_BYTES, TaskCreate, TaskRead, TaskUpdate
 from app.services import tasks as task_service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -49,7 +50,8 @@ async def list_tasks(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskRead,
-    responses=error_responses(400, 401, 403, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 408, 413, 415, 422, 503),
+    openapi_extra=body_limit(TASK_BODY_BYTES),
 )
 async def create_task(body: TaskCreate, request: Request, current: CurrentUser) -> Response:
     async with _pool(request).connection() as connection:
@@ -69,7 +71,8 @@ async def get_task(task_id: int, request: Request, current: CurrentUser) -> Resp
 @router.patch(
     "/{task_id}",
     response_model=TaskRead,
-    responses=error_responses(400, 401, 403, 404, 415, 422, 503, s404=NO_SUCH_TASK),
+    responses=error_responses(400, 401, 403, 404, 408, 413, 415, 422, 503, s404=NO_SUCH_TASK),
+    openapi_extra=body_limit(TASK_BODY_BYTES),
 )
 async def update_task(task_id: int, body: TaskUpdate, request: Request, current: CurrentUser) -> Response:
     given = {field: getattr(body, field) for field in body.model_fields_set}  # only description may be null

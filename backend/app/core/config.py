@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     assistant_turn_timeout_seconds: float = Field(default=120.0, gt=0)
     assistant_max_tool_calls_per_step: int = Field(default=8, ge=1)
 
+    # Hostile clients at the edge (docs/security.md, "The edge under hostile input").
+    # Largest request body any route accepts (routes sized by their schema accept less); the chart's
+    # ingress enforces the same number.
+    request_body_max_bytes: int = Field(default=65_536, ge=1024)
+    request_body_timeout_seconds: float = Field(default=15.0, gt=0)  # from the end of the headers
+    # Read by the HTTP protocol (app/core/http_protocol.py), not the app: from a connection's first byte.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_max_header_bytes: int = Field(default=32_768, ge=1024)
+    # Serve /docs, /redoc and /openapi.json in prod too (dev always serves them).
+    api_docs: bool = False
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.api_docs or self.app_env == "dev"
+
     @property
     def password_hash_slots(self) -> int:
         return self.password_hash_concurrency or available_cpus()

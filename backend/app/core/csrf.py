@@ -8,6 +8,8 @@ bearer token) must
     `Sec-Fetch-Site: same-origin` (both are set by the browser; a page cannot forge them) -> else 403;
   - send JSON: `Content-Type: application/json` on POST/PUT/PATCH -> else 415.
 Bearer-token clients (scripts, MCP) never have ambient credentials and are not affected.
+The cookie is read exactly as authentication reads it (app/core/credentials.py); a session cookie sent
+twice with different values is refused with 400.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import json
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.core.credentials import CONFLICTING_COOKIES_DETAIL, ConflictingCookies, bearer_token, session_cookie
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
@@ -44,7 +47,12 @@ class CookieCsrfGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if not self._authenticated_by_cookie(headers):
+        try:
+            authenticated_by_cookie = self._authenticated_by_cookie(headers)
+        except ConflictingCookies:
+            await _refuse(400, CONFLICTING_COOKIES_DETAIL, send)
+            return
+        if not authenticated_by_cookie:
             await self.app(scope, receive, send)
             return
         if not self._same_origin(headers, scope):
@@ -56,10 +64,9 @@ class CookieCsrfGuard:
         await self.app(scope, receive, send)
 
     def _authenticated_by_cookie(self, headers: Headers) -> bool:
-        scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
+        if bearer_token(headers.get("authorization")):
             return False  # the bearer token is what authenticates (see api/deps.get_current_user)
-        return bool(cookie_parser(headers.get("cookie", "")).get(self.cookie_name))
+        return session_cookie(headers, self.cookie_name) is not None
 
     def _same_origin(self, headers: Headers, scope: Scope) -> bool:
         if headers.get("sec-fetch-site") == "same-origin":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import socket
 import time
 
@@ -11,14 +12,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import REQUEST_LOGGER
 
-INSTANCE_ID = socket.gethostname()
+INSTANCE_ID = socket.gethostname()  # what the logs name (they stay inside the cluster)
 _request_logger = logging.getLogger(REQUEST_LOGGER)
 
 
+def public_instance_id(app_env: str) -> str:
+    """What responses name this process by (`X-Instance-Id`, the SSE `ready` event): the host (pod) name in
+    dev, an opaque id per process in prod, where host names are internal. Still one id per replica, so
+    clients can tell replicas apart; the startup log line pairs it with the host name."""
+    return INSTANCE_ID if app_env == "dev" else secrets.token_hex(6)
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, instance_id: str = INSTANCE_ID) -> None:
         self.app = app
-        self.instance_header = (b"x-instance-id", INSTANCE_ID.encode())
+        self.instance_header = (b"x-instance-id", instance_id.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

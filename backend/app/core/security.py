@@ -43,6 +43,7 @@ class TokenClaims:
     user_id: int
     version: int  # the user's token version at issue time; logout bumps it (see services/sessions.py)
     expires_at: float  # POSIX seconds
+    issued_at: float = 0.0  # POSIX seconds: when the user logged in (or signed up) to get this token
 
 
 class AccessTokens:
@@ -90,8 +91,9 @@ class AccessTokens:
             user_id = int(payload["sub"])
             version = int(payload.get("ver", 0))
             expires_at = float(payload["exp"])
+            issued_at = float(payload.get("iat", 0))
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise InvalidToken(str(error)) from error
         if user_id <= 0 or version < 0:
             raise InvalidToken("bad subject")
-        return TokenClaims(user_id, version, expires_at)
+        return TokenClaims(user_id, version, expires_at, issued_at)

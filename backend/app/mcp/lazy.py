@@ -14,10 +14,17 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from app.core.body_limits import json_body_budget
+from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+
 MCP_PATH = "/mcp"
+# A tool call's arguments hold at most a task's text; the JSON-RPC envelope and client info fit in the rest.
+MCP_BODY_BYTES = json_body_budget(TITLE_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, structure=16 * 1024)
 
 
 class LazyMCPApp:
+    max_body_bytes = MCP_BODY_BYTES  # read by app/core/body_limits.py
+
     def __init__(self, state: Any) -> None:
         self._state = state
         self._app: Any = None

@@ -21,10 +21,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.deps import bearer_token
+from app.core.credentials import bearer_token
 from app.core.security import InvalidToken
 from app.services.assistant import tools
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
@@ -98,8 +99,7 @@ class BearerAuthGate:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
-        token = bearer_token(headers.get("authorization"))
+        token = bearer_token(Headers(scope=scope).get("authorization"))  # the first one, as REST reads it
         try:
             await self.state.authenticator.authenticate(token or "")
         except InvalidToken:

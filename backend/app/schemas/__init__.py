@@ -1,6 +1,15 @@
 """Pydantic request/response models shared by REST, assistant tools and events."""
 
-from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
+from app.schemas.auth import AccountDeletionRequest, LoginRequest, SignupRequest, TokenResponse, UserRead
 from app.schemas.tasks import TaskCreate, TaskRead, TaskUpdate
 
-__all__ = ["LoginRequest", "SignupRequest", "TaskCreate", "TaskRead", "TaskUpdate", "TokenResponse", "UserRead"]
+__all__ = [
+    "AccountDeletionRequest",
+    "LoginRequest",
+    "SignupRequest",
+    "TaskCreate",
+    "TaskRead",
+    "TaskUpdate",
+    "TokenResponse",
+    "UserRead",
+]

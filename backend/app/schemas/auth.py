@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.body_limits import json_body_budget
 from app.schemas.text import STORABLE_PATTERN, text_field
 
 PASSWORD_MIN_LENGTH = 8
@@ -12,6 +13,11 @@ PASSWORD_MAX_LENGTH = 1024  # argon2 is fine with long input; the cap only bound
 
 EMAIL_MAX_LENGTH = 320
 NAME_MAX_LENGTH = 200
+
+# Largest valid bodies of the account routes.
+SIGNUP_BODY_BYTES = json_body_budget(EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, NAME_MAX_LENGTH)
+LOGIN_BODY_BYTES = json_body_budget(EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH)
+ACCOUNT_DELETION_BODY_BYTES = json_body_budget(PASSWORD_MAX_LENGTH)
 
 # Passwords are hashed, never stored, but must still be encodable text.
 if TYPE_CHECKING:  # see app.schemas.tasks
@@ -37,6 +43,14 @@ class LoginRequest(BaseModel):
     # Plain strings: a malformed email or short password simply does not match (same 401 as a wrong one).
     email: text_field(EMAIL_MAX_LENGTH, required=False, strip=False)  # type: ignore[valid-type]
     password: Password
+
+
+class AccountDeletionRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    password: Password | None = Field(  # type: ignore[valid-type]
+        default=None, description="The account's password; may be left out right after a login"
+    )
 
 
 class UserRead(BaseModel):

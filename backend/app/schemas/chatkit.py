@@ -9,12 +9,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.body_limits import json_body_budget
 from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, MESSAGE_MAX_LENGTH
 from app.schemas.text import text_field
 
 ThreadId = Annotated[str, Field(description='"thr_<number>"; any other value is a thread that does not exist (404)')]
 Limit = Annotated[int | None, Field(description="Page size; the server clamps it to 1..100 (default 20)")]
 Order = Literal["asc", "desc"]
+# One message's text (all parts together, checked by the server) plus room for the protocol's own fields
+# (part objects, tag data, metadata), which the schema leaves open.
+CHATKIT_BODY_BYTES = json_body_budget(MESSAGE_MAX_LENGTH, structure=16 * 1024)
 
 
 class _Loose(BaseModel):

@@ -28,12 +28,14 @@ RETRY_AFTER_HEADER = {
 
 # What each status means on this API; a route lists the ones it can answer.
 ERROR_MEANINGS: dict[int, str] = {
-    400: "The request body could not be read (not UTF-8 / not parseable)",
+    400: "The request could not be read (body not UTF-8 / not parseable, or conflicting session cookies)",
     401: "Missing, invalid or expired credentials",
     403: "Cross-site request refused: a request authenticated by the session cookie needs a same-origin "
     "Origin or Sec-Fetch-Site header (bearer-token clients are not affected)",
     404: "No such resource for this user",
+    408: "The request body did not arrive in time (REQUEST_BODY_TIMEOUT_SECONDS)",
     409: "Conflicts with existing data",
+    413: "The request body is larger than this route accepts (its limit is `x-max-body-bytes` on the operation)",
     415: "A request authenticated by the session cookie must send Content-Type: application/json",
     422: "Invalid input: detail names the first problem, errors lists them all",
     429: "Too many requests: wait Retry-After seconds",

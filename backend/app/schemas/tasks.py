@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from app.core.body_limits import json_body_budget
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.schemas.text import text_field
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:  # to a type checker they are the str they validate to; pydant
 else:
     Title = text_field(TITLE_MAX_LENGTH, required=True, strip=True, description="Stored without surrounding whitespace")
     Description = text_field(DESCRIPTION_MAX_LENGTH, required=False, strip=False)
+# Largest valid TaskCreate / TaskUpdate body (POST /api/tasks, PATCH /api/tasks/{id}, MCP tool arguments).
+TASK_BODY_BYTES = json_body_budget(TITLE_MAX_LENGTH, DESCRIPTION_MAX_LENGTH)
 
 
 def _absent_is_not_null(schema: dict[str, Any]) -> None:

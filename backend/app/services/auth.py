@@ -1,4 +1,4 @@
-"""Accounts: signup and password login.
+"""Accounts: signup, password login and deletion.
 
 argon2 is CPU-bound: hashes run on the bounded PasswordHashing pool, and never while this request holds
 a database connection (read, release the connection, hash, then write), so slow hashing under load
@@ -7,7 +7,7 @@ cannot drain the connection pool.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +59,15 @@ async def signup(
         await session.rollback()
         raise EmailAlreadyRegistered(email) from error
     return user
+
+
+async def delete_account(session: AsyncSession, user_id: int) -> bool:
+    """Delete the user and everything of theirs: tasks, conversations with their messages and a running
+    assistant turn go with the row (ON DELETE CASCADE). The row's deletion trigger NOTIFYs every replica,
+    which then refuses the user's tokens and closes the user's event streams. False: already gone."""
+    result = await session.execute(delete(User).where(User.id == user_id))
+    await session.commit()
+    return result.rowcount == 1
 
 
 async def authenticate(

@@ -129,7 +129,7 @@ class TaskEventBus:
         queue_size: int = SUBSCRIBER_QUEUE_SIZE,
         max_streams_per_user: int = 10,
         max_streams_per_pod: int = 1000,
-        on_revoked: Callable[[int, int], None] | None = None,
+        on_revoked: Callable[[int, int | None], None] | None = None,
         on_connected: Callable[[], None] | None = None,
     ):
         self.dsn = dsn
@@ -204,7 +204,7 @@ class TaskEventBus:
         if self._on_revoked is not None:
             self._on_revoked(user_id, version)
         for subscription in tuple(self._subscribers.get(user_id, ())):
-            if subscription.token_version < version:
+            if version is None or subscription.token_version < version:  # None: the account is gone
                 subscription.close()
                 self.unsubscribe(subscription)
 

@@ -9,6 +9,10 @@ is one query), so each process keeps the versions it has seen in a bounded cache
 keeps current. The cache is trusted only while the event listener is connected: while it is not,
 a revocation could be missed, so versions are read from the database and the cache is emptied
 whenever the listener (re)connects.
+
+Deleting a user row, however it happens (DELETE /api/auth/me, an operator's SQL), NOTIFYs the same
+channel from a trigger (Alembic `0005_user_deletion_notify`) with `"deleted": true`: every replica then
+remembers the user as gone, and a token of a deleted account answers 401 everywhere, SSE and MCP included.
 """
 
 from __future__ import annotations
@@ -53,20 +57,24 @@ class TokenVersions:
             row = await (await connection.execute(_VERSION_SQL, (user_id,), prepare=True)).fetchone()
         version = row[0] if row is not None else None
         if self._listening():
-            self._remember(user_id, version)
+            self._remember(user_id, version, read=True)
         return version
 
-    def _remember(self, user_id: int, version: int | None) -> None:
-        known = self._versions.get(user_id)
-        if known is not None and version is not None and known > version:
-            version = known  # a read that started before a revocation must not undo it
+    def _remember(self, user_id: int, version: int | None, *, read: bool = False) -> None:
+        if user_id in self._versions:
+            known = self._versions[user_id]
+            if known is None and read:
+                version = None  # a read that started before the account was deleted must not bring it back
+            elif known is not None and version is not None and known > version:
+                version = known  # a read that started before a revocation must not undo it
         self._versions[user_id] = version
         self._versions.move_to_end(user_id)
         if len(self._versions) > self._size:
             self._versions.popitem(last=False)
 
-    def on_revoked(self, user_id: int, version: int) -> None:
-        """A replica revoked the user's tokens up to `version` (NOTIFY, possibly from this process)."""
+    def on_revoked(self, user_id: int, version: int | None) -> None:
+        """A replica revoked the user's tokens up to `version`, or every token with None: the account is
+        gone (NOTIFY, possibly from this process)."""
         self._remember(user_id, version)
 
     async def revoke(self, user_id: int) -> int:
@@ -99,10 +107,13 @@ class Authenticator:
         return claims
 
 
-def parse_revocation(payload: str) -> tuple[int, int] | None:
+def parse_revocation(payload: str) -> tuple[int, int | None] | None:
+    """(user id, version up to which its tokens are revoked; None: the account was deleted)."""
     try:
         data = json.loads(payload)
+        if data.get("deleted") is True:
+            return int(data["user_id"]), None
         return int(data["user_id"]), int(data["version"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         logger.warning("ignoring malformed %s payload: %.200s", REVOCATION_CHANNEL, payload)
         return None

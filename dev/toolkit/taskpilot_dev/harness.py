@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .paths import BACKEND_DIR, FRONTEND_DIR
+from .paths import BACKEND_DIR, FRONTEND_DIR, REPO_ROOT
 from .postgres import create_database, drop_database, free_port, start_postgres
 
 TEST_JWT_SECRET = "test-only-jwt-secret-that-is-long-enough-0123456789"  # noqa: S105  # published; prod refuses it
@@ -45,6 +45,9 @@ PROD_JWT_SECRET = secrets.token_urlsafe(48)
 STARTUP_TIMEOUT_SECONDS = 90.0  # generous: CI machines can be busy
 STOP_TIMEOUT_SECONDS = 20.0
 SETTINGS_SOURCE = BACKEND_DIR / "app" / "core" / "config.py"
+BACKEND_DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile.backend"
+# What test servers run with unless they ask for the image's own flags.
+DEFAULT_SERVER_ARGS = ("--timeout-graceful-shutdown", "15")
 
 
 def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
@@ -60,7 +63,7 @@ def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
 
 # Cleared from the inherited environment, so a developer's own settings never leak into a test server.
 BACKEND_ENV_VARS = settings_env_vars()
-FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY")
+FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY", "TRUST_PROXY_HEADERS")
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 __all__ = [
@@ -77,6 +80,7 @@ __all__ = [
     "drop_database",
     "free_port",
     "frontend_server",
+    "image_server_args",
     "migrate",
     "migrated_database",
     "stack",
@@ -173,10 +177,37 @@ def _spawn(
     return server
 
 
+def image_server_args(dockerfile: Path = BACKEND_DOCKERFILE) -> tuple[str, ...]:
+    """The uvicorn options of the backend image's CMD (the last one), without --host and --port: a test
+    server started with these behaves at the HTTP level exactly as a pod does."""
+    cmd_lines = [line for line in dockerfile.read_text().splitlines() if line.startswith("CMD [")]
+    argv = json.loads(cmd_lines[-1].removeprefix("CMD "))
+    options = argv[argv.index("main:app") + 1 :]
+    kept: list[str] = []
+    skip = False
+    for option in options:
+        if skip:
+            skip = False
+        elif option in ("--host", "--port"):
+            skip = True
+        else:
+            kept.append(option)
+    return tuple(kept)
+
+
 def start_backend(
-    database_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+    database_url: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    *,
+    server_args: tuple[str, ...] = DEFAULT_SERVER_ARGS,
+    backend_dir: Path = BACKEND_DIR,
 ) -> ServerProcess:
-    """`python -m uvicorn main:app` in backend/; returns once GET /health answers."""
+    """`python -m uvicorn main:app [server_args]` in backend_dir; returns once GET /health answers.
+
+    `server_args=image_server_args()` runs it with the image's flags (pass the flags of another tree's
+    Dockerfile with `backend_dir` to measure that tree)."""
     port = port or free_port()
     server_env = backend_env(
         {
@@ -200,10 +231,9 @@ def start_backend(
         "127.0.0.1",
         "--port",
         str(port),
-        "--timeout-graceful-shutdown",
-        "15",
+        *server_args,
     ]
-    return _spawn("backend", port, argv, BACKEND_DIR, server_env, "/health", log_dir)
+    return _spawn("backend", port, argv, backend_dir, server_env, "/health", log_dir)
 
 
 def start_frontend(
@@ -231,10 +261,15 @@ def start_frontend(
 
 @contextlib.contextmanager
 def backend_server(
-    database_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
+    database_url: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    *,
+    server_args: tuple[str, ...] = DEFAULT_SERVER_ARGS,
 ) -> Iterator[str]:
     """Run the backend for the duration of the block; yields its base URL; SIGTERM on exit."""
-    backend = start_backend(database_url, port=port, env=env, log_dir=log_dir)
+    backend = start_backend(database_url, port=port, env=env, log_dir=log_dir, server_args=server_args)
     try:
         yield backend.url
     finally:

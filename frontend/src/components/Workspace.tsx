@@ -5,6 +5,7 @@ import { api } from "@/lib/api";
 import type { ConnectionStatus } from "@/lib/liveEvents";
 import type { Task, User } from "@/lib/types";
 import { AssistantPanel } from "./AssistantPanel";
+import { DeleteAccount } from "./DeleteAccount";
 import { TaskBoard } from "./TaskBoard";
 import { useTaskBoard } from "./useTaskBoard";
 
@@ -71,6 +72,7 @@ export function Workspace({
           <button className="button" type="button" onClick={logOut} disabled={signingOut}>
             {signingOut ? "Logging out…" : "Log out"}
           </button>
+          <DeleteAccount onDeleted={onSignedOut} />
         </div>
         {logoutError && (
           <p className="error" role="alert">

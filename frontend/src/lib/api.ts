@@ -88,6 +88,11 @@ export class ApiClient {
     return this.request("POST", "/api/auth/logout", {});
   }
 
+  /** Deletes the account with its tasks and conversations, and ends every session of it. */
+  deleteAccount(password: string): Promise<void> {
+    return this.request("DELETE", "/api/auth/me", { password });
+  }
+
   listTasks(filter: TaskFilter = "all"): Promise<Task[]> {
     const query = filter === "all" ? "" : `&completed=${filter === "done"}`;
     return this.request("GET", `/api/tasks?limit=100${query}`);

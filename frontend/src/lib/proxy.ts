@@ -46,24 +46,29 @@ export function backendUrlFromEnv(env: Record<string, string | undefined> = proc
 
 const API_PREFIX = "/api/";
 
-/** True for a path segment that could climb out of /api/ once a URL parser or the backend decodes it. */
-function unsafeSegment(segment: string): boolean {
-  let decoded = segment;
-  try {
-    decoded = decodeURIComponent(segment);
-  } catch {
-    return true; // malformed percent-encoding
-  }
-  return [segment, decoded].some((value) => value === "" || value === "." || value === ".." || /[/\\\0]/.test(value));
+/** True for a decoded path segment that would climb out of /api/ or split into several on the backend. */
+function unsafeSegment(decoded: string): boolean {
+  return decoded === "" || decoded === "." || decoded === ".." || /[/\\\0]/.test(decoded);
 }
 
 /**
- * The backend path for these /api/ path segments (each re-encoded), or null when one is empty, a dot
- * segment or hides a separator, so `/api/%2e%2e/mcp` can never become `/mcp` on the way through.
+ * The backend path for these DECODED /api/ path segments (as Next.js hands them to the route), each
+ * encoded again, or null when one is empty, a dot segment or holds a separator. Nothing is decoded
+ * here: the path is decoded exactly once on the way (`/api/t%2561sks` stays `t%61sks`, never `tasks`),
+ * and `/api/%2e%2e/mcp` can never become `/mcp`.
  */
 export function apiPath(segments: readonly string[]): string | null {
   if (segments.length === 0 || segments.some(unsafeSegment)) return null;
-  return API_PREFIX + segments.map((segment) => encodeURIComponent(decodeURIComponent(segment))).join("/");
+  return API_PREFIX + segments.map(encodeURIComponent).join("/");
+}
+
+/** Raw (percent-encoded) segments decoded once, or null when one is not valid percent-encoded UTF-8. */
+export function decodedSegments(raw: readonly string[]): string[] | null {
+  try {
+    return raw.map(decodeURIComponent);
+  } catch {
+    return null;
+  }
 }
 
 /** Segments after /api/ in a request URL's path as received (not re-normalised), or null outside /api/. */
@@ -75,25 +80,54 @@ export function apiSegments(requestUrl: string): string[] | null {
   return rawPath.startsWith(API_PREFIX) ? rawPath.slice(API_PREFIX.length).split("/") : null;
 }
 
-/** The upstream URL, or null when the path is not a plain path under /api/. */
+/**
+ * The upstream URL, or null when the path is not a plain path under /api/. `segments` are the route's
+ * decoded segments; without them the request URL's own path is decoded once.
+ */
 export function upstreamUrl(requestUrl: string, backendUrl: string, segments?: readonly string[]): string | null {
-  const path = apiPath(segments ?? apiSegments(requestUrl) ?? []);
+  const path = apiPath(segments ?? decodedSegments(apiSegments(requestUrl) ?? []) ?? []);
   if (path === null) return null;
   return `${backendUrl.replace(/\/+$/, "")}${path}${new URL(requestUrl).search}`;
 }
 
-function forwardedRequestHeaders(request: Request): Headers {
+/**
+ * TRUST_PROXY_HEADERS=true: a proxy in front of this server (a TLS-terminating ingress) sets, and
+ * overwrites, X-Forwarded-Proto/-Host, and is the only way to reach it.
+ */
+export function trustProxyHeadersFromEnv(env: Record<string, string | undefined> = process.env): boolean {
+  return env.TRUST_PROXY_HEADERS?.trim().toLowerCase() === "true";
+}
+
+function firstValue(header: string | null): string | undefined {
+  return header?.split(",")[0]?.trim() || undefined;
+}
+
+/**
+ * Scheme and host the browser used, for the backend's cookie `Secure` flag and its CSRF origin check.
+ * Without a trusted proxy in front, a client's X-Forwarded-Proto/-Host are ignored (Next.js itself
+ * builds request.url's scheme from X-Forwarded-Proto, so that is not used either): this server speaks
+ * plain http, and the host is the Host header the browser sent (request.url may name another spelling
+ * of this server, like localhost).
+ */
+export function forwardedOrigin(request: Request, trustProxyHeaders: boolean): { proto: string; host: string } {
+  const host = request.headers.get("host") ?? new URL(request.url).host;
+  if (!trustProxyHeaders) return { proto: "http", host };
+  const proto = firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase();
+  return {
+    proto: proto === "https" || proto === "http" ? proto : "http",
+    host: firstValue(request.headers.get("x-forwarded-host")) ?? host,
+  };
+}
+
+function forwardedRequestHeaders(request: Request, trustProxyHeaders: boolean): Headers {
   const headers = new Headers();
   request.headers.forEach((value, name) => {
     const lower = name.toLowerCase();
     if (!REQUEST_HEADERS_NOT_FORWARDED.has(lower) && !lower.startsWith("x-forwarded-")) headers.set(name, value);
   });
-  // Only what this server saw itself (the backend marks its cookie Secure when the browser used https).
-  // The host is the Host header the browser sent: the backend compares it with the browser's Origin
-  // (CSRF guard), and Next's request.url may name another spelling of this server (localhost).
-  const incoming = new URL(request.url);
-  headers.set("x-forwarded-host", request.headers.get("host") ?? incoming.host);
-  headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
+  const { proto, host } = forwardedOrigin(request, trustProxyHeaders);
+  headers.set("x-forwarded-host", host);
+  headers.set("x-forwarded-proto", proto);
   return headers;
 }
 
@@ -130,13 +164,14 @@ export async function proxyRequest(
   backendUrl: string,
   fetchImpl: typeof fetch = fetch,
   segments?: readonly string[],
+  trustProxyHeaders: boolean = trustProxyHeadersFromEnv(),
 ): Promise<Response> {
   const target = upstreamUrl(request.url, backendUrl, segments);
   if (target === null) return invalidPath();
   const hasBody = !METHODS_WITHOUT_BODY.has(request.method.toUpperCase()) && request.body !== null;
   const init: RequestInit & { duplex?: "half" } = {
     method: request.method,
-    headers: forwardedRequestHeaders(request),
+    headers: forwardedRequestHeaders(request, trustProxyHeaders),
     body: hasBody ? request.body : undefined,
     redirect: "manual",
     signal: request.signal, // the browser going away (closed EventSource) closes the upstream stream too

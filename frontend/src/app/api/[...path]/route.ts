@@ -1,13 +1,19 @@
-import { backendUrlFromEnv, proxyRequest } from "@/lib/proxy";
+import { backendUnavailable, backendUrlFromEnv, proxyRequest } from "@/lib/proxy";
 
 // Every request is relayed live: never cached, never prerendered, BACKEND_URL read per request.
 export const dynamic = "force-dynamic";
 export const runtime = "nodejs";
 
-// The path comes from the route's own segments, checked and re-encoded: never re-parsed from the URL.
+// The path comes from the route's own segments (decoded once, by Next), checked and re-encoded: never
+// re-parsed from the URL. Whatever goes wrong here is the relay's answer, never a bare 500.
 async function relay(request: Request, context: { params: Promise<{ path: string[] }> }): Promise<Response> {
-  const { path } = await context.params;
-  return proxyRequest(request, backendUrlFromEnv(), fetch, path);
+  try {
+    const { path } = await context.params;
+    return await proxyRequest(request, backendUrlFromEnv(), fetch, path);
+  } catch (error) {
+    console.error(`api proxy: ${error instanceof Error ? error.message : String(error)}`);
+    return backendUnavailable();
+  }
 }
 
 export const GET = relay;
