@@ -48,7 +48,7 @@ class LoginRequest(BaseModel):
 class AccountDeletionRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    password: Password | None = Field(  # type: ignore[valid-type]
+    password: Password | None = Field(
         default=None, description="The account's password; may be left out right after a login"
     )
 

@@ -7,7 +7,9 @@ cannot drain the connection pool.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,7 +67,7 @@ async def delete_account(session: AsyncSession, user_id: int) -> bool:
     """Delete the user and everything of theirs: tasks, conversations with their messages and a running
     assistant turn go with the row (ON DELETE CASCADE). The row's deletion trigger NOTIFYs every replica,
     which then refuses the user's tokens and closes the user's event streams. False: already gone."""
-    result = await session.execute(delete(User).where(User.id == user_id))
+    result = cast(CursorResult[Any], await session.execute(delete(User).where(User.id == user_id)))
     await session.commit()
     return result.rowcount == 1
 
