@@ -145,6 +145,11 @@ python_tier() { # the checks run with the whole tier, not when words after -- pi
   python -m pytest -m "not cluster" "${PYTEST_ARGS[@]}" || rc=1
   return "$rc"
 }
+# tests/tilt runs the pinned Tilt, which the cluster tier builds anyway: build it (cached by version)
+# first. Without the cluster tier, a missing binary fails those tests with how to build it.
+if wanted python && wanted cluster; then
+  run_tier kube-build dev/kube/build.sh
+fi
 if wanted python; then
   run_tier python python_tier
 fi

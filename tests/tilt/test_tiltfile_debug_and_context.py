@@ -1,157 +1,189 @@
-"""The Tiltfile's --debug flags, the context/namespace every cluster helper gets, the cold-start figure."""
+"""The Tiltfile's --debug flags, its local-context guard, the context and namespace every cluster helper
+gets, and the cold-start figure — as the real Tilt evaluates them (tilt_result.py)."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import re
 import subprocess
 import sys
 
 import pytest
-from test_tiltfile import REPO, TILTFILE, builds, tilt
-from tilt_api import Sync, TiltfileError
-from tilt_model import ConfigHelp, TiltModel, containers
+from tilt_result import TRIGGER_AUTO, evaluate, refusal
+
+from taskpilot_dev.localkube.layout import CONTEXT as LOCAL_CLUSTER_CONTEXT
+from taskpilot_dev.paths import REPO_ROOT
 
 DEBUG_PORTS = {5678: ("backend", "debugpy"), 9229: ("frontend", "inspector")}
 
 
-def forwards(resources):
-    return {p.local_port: name for name, r in resources.items() for p in r.port_forwards}
+def forwarded(result) -> dict[int, str]:
+    return {f["localPort"]: name for name in result.manifests for f in result.forwards(name)}
 
 
-def container_ports(resource):
-    return {
-        p["containerPort"]: p.get("name") for o in resource.objects for c in containers(o) for p in c.get("ports", [])
-    }
+def container(result, app: str) -> dict:
+    (main,) = [c for c in result.containers(app) if c["name"] == app]
+    return main
 
 
 # ---- --debug / --debug-wait ------------------------------------------------------------------
-def test_help_lists_the_debug_flags():
-    with pytest.raises(ConfigHelp) as info:
-        TiltModel(TILTFILE, args=["--help"], env={}).load()
-    assert "--debug" in str(info.value) and "--debug-wait" in str(info.value)
-    assert "localhost:5678" in str(info.value) and "localhost:9229" in str(info.value)
+def test_help_explains_the_debug_flags():
+    usage = refusal("--help")
+    assert "--debug " in usage and "--debug-wait" in usage
+    assert "localhost:5678" in usage and "localhost:9229" in usage
 
 
 def test_without_debug_no_debugger_port_is_forwarded_or_opened():
-    model, resources = tilt("up")
-    assert not set(forwards(resources)) & set(DEBUG_PORTS)
-    for name in ("backend", "frontend"):
-        assert not set(container_ports(resources[name])) & set(DEBUG_PORTS)
-    assert not any(s.startswith("debug.") for s in model.helm_calls[0] if isinstance(s, str))
+    result = evaluate()
+    assert not set(forwarded(result)) & set(DEBUG_PORTS)
+    for app in ("backend", "frontend"):
+        assert not set(result.container_ports(app)) & set(DEBUG_PORTS)
+        assert "livenessProbe" in container(result, app)
 
 
-@pytest.mark.parametrize("flag,wait", [("--debug", "false"), ("--debug-wait", "true")])
+@pytest.mark.parametrize("flag,wait", [("--debug", "0"), ("--debug-wait", "1")])
 def test_debug_forwards_5678_and_9229_to_ports_the_pods_open(flag, wait):
-    model, resources = tilt("up", flag)
-    assert {port: forwards(resources).get(port) for port in DEBUG_PORTS} == {5678: "backend", 9229: "frontend"}
-    for port, (name, port_name) in DEBUG_PORTS.items():
-        assert container_ports(resources[name]).get(port) == port_name, f"{name} does not open {port}"
-    (argv,) = model.helm_calls
-    sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
-    assert "debug.enabled=true" in sets and f"debug.wait={wait}" in sets
-    # the debugger does not cost the inner loop: live update is exactly the one without --debug
-    plain, _ = tilt("up")
-    for ref in ("taskpilot-backend", "taskpilot-frontend"):
-        assert builds(model)[ref]["live_update"] == builds(plain)[ref]["live_update"]
-        assert builds(model)[ref]["target"] == "dev"
-        assert any(isinstance(s, Sync) for s in builds(model)[ref]["live_update"])
+    result = evaluate(flag)
+    assert {port: forwarded(result).get(port) for port in DEBUG_PORTS} == {5678: "backend", 9229: "frontend"}
+    for port, (app, port_name) in DEBUG_PORTS.items():
+        assert result.container_ports(app).get(port) == port_name, f"{app} does not open {port}"
+        # a process stopped at a breakpoint fails liveness: the kubelet must not restart it mid-session
+        assert "livenessProbe" not in container(result, app)
+    env = {e["name"]: e.get("value") for e in container(result, "backend")["env"]}
+    assert env["DEBUGPY_PORT"] == "5678" and env["DEBUGPY_WAIT_FOR_CLIENT"] == wait
+    # the debugger does not cost the inner loop: the same dev images, the same live update
+    plain = evaluate()
+    for image, target in result.images().items():
+        assert target["BuildDetails"]["target"] == "dev"
+        assert target["LiveUpdateSpec"] == plain.images()[image]["LiveUpdateSpec"]
 
 
 def test_debug_without_frontend_forwards_only_debugpy():
-    _, resources = tilt("up", "--debug", "--no-frontend")
-    assert 5678 in forwards(resources) and 9229 not in forwards(resources)
+    ports = forwarded(evaluate("--debug", "--no-frontend"))
+    assert 5678 in ports and 9229 not in ports
 
 
 def test_debug_refuses_the_prod_images_which_have_no_debugger():
-    with pytest.raises(TiltfileError, match="--debug needs the dev images"):
-        TiltModel(TILTFILE, args=["--debug", "--prod-images"], env={}).load()
+    assert "--debug needs the dev images" in refusal("--debug", "--prod-images")
 
 
-# ---- context and namespace -------------------------------------------------------------------
-def cluster_commands(model):
-    """argv of every button and local resource that reaches the cluster (not just the forwards)."""
-    commands = {"btn:" + name[len("btn-") :]: cmd["args"] for name, cmd in model.cmds.items()}
-    commands.update({name: lr["cmd"] for name, lr in model.local_resources.items()})
+def test_the_editors_debugger_maps_paths_as_live_update_syncs_them():
+    launch = (REPO_ROOT / ".vscode" / "launch.json").read_text()
+    configs = json.loads(re.sub(r"^\s*//.*$", "", launch, flags=re.M))["configurations"]
+    syncs = {
+        s["localPath"]: s["containerPath"].rstrip("/")
+        for target in evaluate("--debug").images().values()
+        for s in target["LiveUpdateSpec"]["syncs"]
+    }
+    by_port = {c.get("port") or c.get("connect", {}).get("port"): c for c in configs}
+    backend, frontend = by_port[5678], by_port[9229]
+    (mapping,) = backend["pathMappings"]
+    assert syncs[mapping["localRoot"].removeprefix("${workspaceFolder}/")] == mapping["remoteRoot"]
+    assert syncs[frontend["localRoot"].removeprefix("${workspaceFolder}/")] == frontend["remoteRoot"]
+
+
+# ---- the local-context guard -----------------------------------------------------------------
+@pytest.mark.parametrize("context", ["gke_acme_europe-west1_prod", "arn:aws:eks:eu-west-1:1:cluster/prod", "kind-"])
+def test_guard_refuses_non_local_contexts_with_instructions(context):
+    message = refusal(context=context)
+    assert f'kubectl context "{context}" is not a local development cluster' in message
+    assert "kubectl config use-context minikube" in message
+    assert "allowed_contexts" in message and "tilt-settings.yaml" in message
+
+
+def test_guard_explains_a_missing_context():
+    message = refusal(context="")
+    assert "No Kubernetes context is selected" in message and "minikube start" in message
+
+
+@pytest.mark.parametrize("context", ["minikube", "kind-taskpilot", "docker-desktop"])
+def test_guard_and_tilt_accept_local_contexts(context):
+    assert "backend" in evaluate(context=context).manifests
+
+
+def test_a_dev_cluster_listed_in_tilt_settings_is_allowed():
+    """The local cluster of dev/kube.sh is not a name Tilt knows: tilt-settings.yaml allows it (as CI does)."""
+    assert "not a local development cluster" in refusal(context=LOCAL_CLUSTER_CONTEXT)
+    settings = f"allowed_contexts: [{LOCAL_CLUSTER_CONTEXT}]\n"
+    result = evaluate(context=LOCAL_CLUSTER_CONTEXT, settings=settings)
+    assert "backend" in result.manifests
+    for name, argv in cluster_commands(result).items():
+        if name != "btn:psql":
+            assert option(argv, "--allow-context") == LOCAL_CLUSTER_CONTEXT, name
+
+
+# ---- context and namespace of every helper -----------------------------------------------------
+def cluster_commands(result) -> dict[str, list[str]]:
+    """argv of every button and check that reaches the cluster itself (not only the forwards)."""
+    commands = {"btn:" + name.removeprefix("btn-"): o["spec"]["args"] for name, o in result.api_objects("cmds").items()}
+    commands.update({name: result.local_cmd(name)["args"] for name in result.manifests if name.endswith("-check")})
     return {
         name: argv
         for name, argv in commands.items()
-        if any(word in " ".join(argv) for word in ("kubectl", "_check.py", "reset_database"))
+        if any(word in " ".join(argv) for word in ("kubectl", "persistence_check", "scale_check", "reset_database"))
     }
 
 
-def option(argv, name):
+def option(argv: list[str], name: str) -> str | None:
     return argv[argv.index(name) + 1] if name in argv else None
 
 
 @pytest.mark.parametrize("context", ["kind-taskpilot", "docker-desktop"])
 def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(context):
-    """Tilt deploys to `context` (tilt up --context ...), whatever kubectl's current context is."""
-    model, resources = tilt("up", context=context)
-    commands = cluster_commands(model)
-    assert {
+    """Tilt deploys to `context` (tilt up --context ...), whatever kubectl's current context is later."""
+    commands = cluster_commands(evaluate(context=context))
+    assert set(commands) == {
         "btn:persistence-check",
         "btn:reset-database",
         "btn:scale-check",
         "btn:psql",
         "db-persistence-check",
-    } <= set(commands)
+    }
     for name, argv in commands.items():
         if name == "btn:psql":  # sh -c SCRIPT $0 $1 $2: the script uses "$1"/"$2", never the current context
             assert argv[-2:] == [context, "taskpilot"] and 'kubectl --context "$1" exec -n "$2"' in argv[2]
             continue
         assert option(argv, "--context") == context, name
         assert option(argv, "--namespace") == "taskpilot", name
-    assert resources["e2e"].local["env"]["E2E_KUBE_CONTEXT"] == context
+        assert option(argv, "--allow-context") is None, "well-known local contexts need no exception"
 
 
 @pytest.mark.parametrize("script", ["db_persistence_check.py", "scale_check.py", "reset_database.py"])
 def test_the_helpers_accept_what_the_tiltfile_passes(script):
-    model, _ = tilt("up", context="kind-taskpilot")
-    argv = next(a for a in cluster_commands(model).values() if a[1:2] == [f"dev/{script}"])
+    settings = f"allowed_contexts: [{LOCAL_CLUSTER_CONTEXT}]\n"  # the richest argv: --allow-context too
+    commands = cluster_commands(evaluate(context=LOCAL_CLUSTER_CONTEXT, settings=settings))
+    argv = next(a for a in commands.values() if a[1:2] == [f"dev/{script}"])
     usage = subprocess.run(
-        [sys.executable, str(REPO / "dev" / script), "--help"], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, str(REPO_ROOT / "dev" / script), "--help"], capture_output=True, text=True, check=True
     ).stdout
     for flag in (a for a in argv[2:] if a.startswith("--")):
         assert flag in usage, f"{script} does not accept {flag}"
 
 
-def test_an_extra_allowed_context_is_passed_on_as_allowed(tmp_path):
-    for entry in REPO.iterdir():
-        if entry.name not in ("Tiltfile", "tilt-settings.yaml", ".git", ".venv", ".cache"):
-            (tmp_path / entry.name).symlink_to(entry)
-    shutil.copy(TILTFILE, tmp_path / "Tiltfile")
-    (tmp_path / "tilt-settings.yaml").write_text("allowed_contexts: [team-dev]\n")
-    model = TiltModel(tmp_path / "Tiltfile", context="team-dev", env={}).load()
-    for name, argv in cluster_commands(model).items():
-        if name != "btn:psql":
-            assert option(argv, "--context") == "team-dev" and option(argv, "--allow-context") == "team-dev", name
-
-
 def test_reset_database_button_confirms_first_and_waits_for_the_app():
-    model, resources = tilt("up")
-    button = model.ui_buttons["reset-database"]
-    assert button["requires_confirmation"] is True
-    assert button["location"].fields["component_id"] == "postgresql" and "postgresql" in resources
-    argv = model.cmds["btn-reset-database"]["args"]
-    assert argv[1] == "dev/reset_database.py" and (REPO / argv[1]).is_file()
+    result = evaluate()
+    button = result.api_objects("uibuttons")["reset-database"]["spec"]
+    assert button["requiresConfirmation"] is True and button["location"]["componentID"] == "postgresql"
+    argv = result.api_objects("cmds")["btn-reset-database"]["spec"]["args"]
+    assert argv[1] == "dev/reset_database.py" and (REPO_ROOT / argv[1]).is_file()
     # Tilt's dialog is the confirmation; the helper then reports when the API is back on the forward
     assert "--yes" in argv and option(argv, "--api-url") == "http://localhost:8000"
 
 
-# ---- cold start --------------------------------------------------------------------------------
+# ---- cold start ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "subcommand,args,after",
-    [
-        ("up", (), ["health-check"]),
-        ("ci", (), ["e2e"]),
-        ("ci", ("--no-frontend",), ["db-persistence-check"]),
-    ],
+    "ci,flags,after",
+    [(False, (), ["health-check"]), (True, (), ["e2e"]), (True, ("--no-frontend",), ["db-persistence-check"])],
 )
-def test_cold_start_is_measured_after_the_last_automatic_check(subcommand, args, after):
-    _, resources = tilt(subcommand, *args)
-    cold = resources["cold-start"]
-    assert cold.resource_deps == after and cold.auto_init
-    assert cold.local["cmd"][1:] == ["dev/cold_start.py", "--record", ".cache/tilt-cold-start.json"]
+def test_cold_start_is_measured_after_the_last_automatic_check(ci, flags, after):
+    result = evaluate(*flags, ci=ci)
+    cold = result.manifests["cold-start"]
+    assert cold["ResourceDependencies"] == after and cold["TriggerMode"] == TRIGGER_AUTO
+    assert result.local_cmd("cold-start")["args"][1:] == [
+        "dev/cold_start.py",
+        "--record",
+        ".cache/tilt-cold-start.json",
+    ]
     # whatever it waits for is itself automatic, or it would wait forever
     for dep in after:
-        assert resources[dep].auto_init
+        assert result.manifests[dep]["TriggerMode"] == TRIGGER_AUTO
