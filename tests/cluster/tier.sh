@@ -28,7 +28,7 @@ python -m pytest -m cluster -p no:cacheprovider tests/cluster tests/e2e/test_clu
 ./port-forward.sh >"$RESULTS/port-forward.log" 2>&1 &
 forward=$!
 python -m pytest -m cluster -p no:cacheprovider tests/helpers/test_db_persistence_check.py::test_against_a_real_cluster
-kill -INT "$forward"; wait "$forward" || true
+kill -TERM "$forward"; wait "$forward" || true  # TERM: a script's background job ignores INT
 
 say "real Tilt: tilt ci from this tree, on a fresh namespace"
 python -m taskpilot_dev.localkube.stack remove
