@@ -92,9 +92,17 @@ def _try_dap(port: int, arguments: dict) -> dict | None:
         return None
 
 
-def test_node_inspector_lists_the_frontend_process_on_9229(debug_session):
-    targets = httpx.get("http://127.0.0.1:9229/json/list", timeout=20).json()
-    assert targets and all(t["webSocketDebuggerUrl"].startswith("ws://") for t in targets), targets
+def _inspector_targets() -> list[dict] | None:
+    try:
+        return httpx.get("http://127.0.0.1:9229/json/list", timeout=20).json() or None
+    except httpx.HTTPError:  # the forward may be up before `next dev` opened the inspector
+        return None
+
+
+def test_node_inspector_is_on_the_process_that_runs_the_app_on_9229(debug_session):
+    targets = wait_for(_inspector_targets, timeout=120, interval=2, what="the Node inspector on localhost:9229")
+    assert all(t["webSocketDebuggerUrl"].startswith("ws://") for t in targets), targets
+    assert any("start-server" in t.get("url", "") + t.get("title", "") for t in targets), targets
 
 
 def _click(tilt, button: str) -> None:
