@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import health
 from app.api.deps import SESSION_COOKIE
@@ -188,6 +189,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestMiddleware)
+    if trusted_proxies := settings.trusted_proxy_networks():
+        # Outermost, and the only place forwarding headers are believed (the servers run with
+        # --no-proxy-headers): request.client is then the real client, from whichever proxy it came.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     _install_error_handlers(app)
     app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 

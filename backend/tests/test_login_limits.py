@@ -112,6 +112,34 @@ async def test_client_address_is_limited_across_accounts(client, create_user, li
     assert (await _login(client, user.email, user.password)).status_code == 429
 
 
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(app, create_user):
+    """X-Forwarded-For names the client only when the socket peer is a configured proxy."""
+    settings = app.state.settings.model_copy(
+        update={"trusted_proxies": "10.9.0.0/16", "login_max_failures_per_ip": 2, "login_max_failures_per_account": 100}
+    )
+    proxied = create_app(settings)
+    user = await create_user()
+    async with running_lifespan(proxied):
+
+        async def login_via(peer: str, forwarded_for: str, password: str = WRONG) -> int:
+            transport = httpx.ASGITransport(app=proxied, client=(peer, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                response = await http.post(
+                    "/api/auth/login",
+                    json={"email": user.email, "password": password},
+                    headers={"X-Forwarded-For": forwarded_for},
+                )
+                return response.status_code
+
+        # Through the proxy: each forwarded client has its own budget.
+        assert [await login_via("10.9.0.5", "203.0.113.1") for _ in range(2)] == [401, 401]
+        assert await login_via("10.9.0.5", "203.0.113.1", user.password) == 429
+        assert await login_via("10.9.0.6", "203.0.113.2", user.password) == 200
+        # Straight from a client: the header is ignored, so rotating it buys nothing.
+        assert [await login_via("198.51.100.7", f"203.0.113.{n}") for n in (10, 11)] == [401, 401]
+        assert await login_via("198.51.100.7", "203.0.113.12", user.password) == 429
+
+
 async def test_the_window_ends(client, user, limits):
     limits(login_max_failures_per_account=1, login_max_failures_per_ip=100, login_failure_window_seconds=1)
     assert (await _login(client, user.email, WRONG)).status_code == 401

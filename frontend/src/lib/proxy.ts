@@ -5,6 +5,7 @@
  * are streamed in both directions (Server-Sent Events pass through unbuffered), and cookies travel both
  * ways, including every Set-Cookie header.
  */
+import { setClientAddress } from "@/lib/clientAddress";
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1), ones fetch computes itself, and forwarding headers a client could
@@ -94,6 +95,7 @@ function forwardedRequestHeaders(request: Request): Headers {
   const incoming = new URL(request.url);
   headers.set("x-forwarded-host", request.headers.get("host") ?? incoming.host);
   headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
+  setClientAddress(headers, request.headers);
   return headers;
 }
 
