@@ -31,6 +31,7 @@ from app.api.router import api_router
 from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
 from app.core.db import Database
+from app.core.device_cookies import DeviceCookies
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import RequestMiddleware
@@ -157,6 +158,7 @@ def _install_services(app: FastAPI, settings: Settings) -> None:
 
     app.state.token_versions = TokenVersions(app.state.db.pool, listening=listener_connected)
     app.state.tokens = AccessTokens(settings)
+    app.state.device_cookies = DeviceCookies(settings.jwt_secret)
     app.state.authenticator = Authenticator(app.state.tokens, app.state.token_versions)
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
+from app.core.device_cookies import DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME, DEVICE_COOKIE_PATH
 from app.core.hashing import HashingBusy
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
-from app.services.login_limits import LoginLimits, TooManyFailures
+from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures, account_key
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
@@ -44,6 +45,25 @@ def _issue_session(request: Request, response: Response, user_id: int, token_ver
     return token
 
 
+def _remember_device(request: Request, response: Response, email: str) -> None:
+    """Mark this client as a known device of the account (a new cookie at every sign-in, as OWASP asks)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        request.app.state.device_cookies.issue(account_key(auth_service.normalize_email(email))),
+        max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()),
+        path=DEVICE_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=_secure_cookie(request),
+    )
+
+
+def _login_client(request: Request, email: str) -> LoginClient:
+    account = account_key(auth_service.normalize_email(email))
+    device = request.app.state.device_cookies.device(request.cookies.get(DEVICE_COOKIE), account)
+    return LoginClient(address=request.client.host if request.client else "unknown", device=device)
+
+
 @router.post(
     "/signup",
     status_code=status.HTTP_201_CREATED,
@@ -60,6 +80,7 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
     except HashingBusy:
         raise _busy() from None
     token = _issue_session(request, response, user.id, user.token_version)
+    _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -76,7 +97,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
             LoginLimits.from_settings(request.app.state.settings),
             email=body.email,
             password=body.password,
-            client=request.client.host if request.client else "unknown",
+            client=_login_client(request, body.email),
         )
     except TooManyFailures as error:
         raise _too_many("Too many failed logins; try again later", error.retry_after) from None
@@ -85,6 +106,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     if user is None:
         raise unauthorized(INVALID_CREDENTIALS)
     token = _issue_session(request, response, user.id, user.token_version)
+    _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
