@@ -27,7 +27,7 @@ from typing import TypeVar
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 1
 HASHING_NICENESS = 19  # Linux nice values are per thread; argon2's own lane threads inherit it
-PRIORITY_WAIT_SECONDS = 2.0  # a known device waits at most this long for a slot, then gets 429 like anyone
+PRIORITY_WAIT_SECONDS = 10.0  # a known device waits at most this long for a slot, then gets 429 like anyone
 PRIORITY_WAITERS_PER_SLOT = 8  # beyond this queue length known devices are refused at once too
 
 
