@@ -15,14 +15,9 @@ from dataclasses import dataclass
 import pytest
 
 from taskpilot_dev import harness
-from taskpilot_dev.api import PASSWORD, unique_email
+from taskpilot_dev.api import PASSWORD, client_on, unique_email
 from taskpilot_dev.loadgen import loopback_addresses
-from taskpilot_dev.login_attacks import (
-    DEVICE_COOKIE,
-    client_on,
-    flood_through_frontend,
-    sign_up_device,
-)
+from taskpilot_dev.login_attacks import DEVICE_COOKIE, flood_through_frontend, sign_up_device
 from taskpilot_dev.login_flood import TARGET_P95_MS
 
 pytestmark = pytest.mark.slow

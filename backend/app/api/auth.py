@@ -8,6 +8,7 @@ from app.core.hashing import HashingBusy
 from app.schemas.auth import LoginRequest, SignupRequest, TokenResponse, UserRead
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
+from app.services import signup_limits
 from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures, account_key
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -58,10 +59,15 @@ def _remember_device(request: Request, response: Response, email: str) -> None:
     )
 
 
+def _client_address(request: Request) -> str:
+    """The real client's address (the app believes forwarding headers only from TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _login_client(request: Request, email: str) -> LoginClient:
     account = account_key(auth_service.normalize_email(email))
     device = request.app.state.device_cookies.device(request.cookies.get(DEVICE_COOKIE), account)
-    return LoginClient(address=request.client.host if request.client else "unknown", device=device)
+    return LoginClient(address=_client_address(request), device=device)
 
 
 @router.post(
@@ -71,12 +77,21 @@ def _login_client(request: Request, email: str) -> LoginClient:
     responses=error_responses(400, 403, 409, 415, 422, 429, 503, s409="Email already registered", s429=THROTTLED),
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
+    settings = request.app.state.settings
     try:
+        await signup_limits.count_attempt(
+            session,
+            _client_address(request),
+            limit=settings.signup_max_per_ip,
+            window_seconds=settings.signup_window_seconds,
+        )
         user = await auth_service.signup(
             session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
         )
     except auth_service.EmailAlreadyRegistered:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
+    except signup_limits.TooManySignups as error:
+        raise _too_many("Too many signups from this address; try again later", error.retry_after) from None
     except HashingBusy:
         raise _busy() from None
     token = _issue_session(request, response, user.id, user.token_version)

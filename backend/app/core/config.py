@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Open SSE streams allowed at once; the excess is answered 429 with Retry-After.
     sse_max_streams_per_user: int = Field(default=10, ge=1)
     sse_max_streams_per_pod: int = Field(default=1000, ge=1)
+    # One client address's share of the per-pod streams (all its users together), so no one takes them all.
+    sse_max_streams_per_ip: int = Field(default=100, ge=1)
     # Seconds between SIGTERM and closing the listener, while /health/ready answers 503 (0 = stop at once).
     shutdown_drain_seconds: float = 0.0
 
@@ -69,6 +71,8 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_ip: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    signup_max_per_ip: int = Field(default=20, ge=1)  # signup attempts per client address per window
+    signup_window_seconds: int = Field(default=3600, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)  # 0 = no limit
     db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)  # 0 = no limit
     assistant_turn_timeout_seconds: float = Field(default=120.0, gt=0)

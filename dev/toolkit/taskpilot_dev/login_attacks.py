@@ -16,28 +16,12 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
-from .api import PASSWORD, unique_email
+from .api import PASSWORD, async_client_on, client_on, unique_email
 from .loadgen import loopback_addresses
 from .login_flood import USER_INTERVAL_SECONDS, flood_process
 
 DEVICE_COOKIE = "taskpilot_device"
 KNOWN_DEVICE_LOGIN_INTERVAL_SECONDS = 0.25
-TIMEOUT_SECONDS = 30.0
-
-
-def client_on(address: str, base_url: str) -> httpx.Client:
-    """A client whose connections come from `address` (a loopback address: a distinct client to the server)."""
-    return httpx.Client(
-        transport=httpx.HTTPTransport(local_address=address), base_url=base_url, timeout=TIMEOUT_SECONDS
-    )
-
-
-def async_client_on(address: str, base_url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.AsyncHTTPTransport(local_address=address), base_url=base_url, timeout=TIMEOUT_SECONDS
-    )
 
 
 @dataclass
