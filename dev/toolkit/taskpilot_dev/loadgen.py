@@ -15,17 +15,35 @@ LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 class Connection:
     """One keep-alive HTTP/1.1 connection with the minimum parsing needed (content-length or chunked bodies)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int = 0, source: str | None = None
+    ) -> None:
         self.reader, self.writer = reader, writer
+        self.port, self.source = port, source
 
     @classmethod
     async def open(cls, port: int, source: str | None = None) -> Connection:
         """Connect to 127.0.0.1:port, from the loopback address `source` when given (a client of its own)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0) if source else None)
-        return cls(reader, writer)
+        return cls(reader, writer, port, source)
 
     async def request(self, raw: bytes) -> int:
-        """Send one request built by `build_request`; returns the status once the body is read."""
+        """Send one request built by `build_request`; returns the status once the body is read.
+
+        A keep-alive connection the server closed while it sat idle (Node closes them after 5 s) is
+        reopened once, from the same source address, and the request sent again."""
+        try:
+            return await self._exchange(raw)
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as error:
+            if isinstance(error, asyncio.IncompleteReadError) and error.partial:
+                raise  # the server answered part of it: not an idle close
+            self.writer.close()
+            self.reader, self.writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, local_addr=(self.source, 0) if self.source else None
+            )
+            return await self._exchange(raw)
+
+    async def _exchange(self, raw: bytes) -> int:
         self.writer.write(raw)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])

@@ -1,5 +1,9 @@
 """Login attacks through the frontend, each client on its own loopback address, and what users see.
 
+One address (backend/tests/test_login_attacks.py at low limits, the bench at the defaults): wrong
+passwords for made-up emails from one address, past that address's limit, then a user on another
+address who never signed in on that client logs in.
+
 The flood scenario (backend/tests/test_login_attacks.py runs it short, dev/bench/login_flood_bench.py
 long): a flood of wrong passwords for made-up emails from many addresses goes through the frontend's
 /api proxy (its own process, taskpilot_dev.login_flood) until it has collected a set number of 401s.
@@ -40,6 +44,26 @@ def sign_up_device(base_url: str, address: str, prefix: str) -> Device:
         response = http.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
         response.raise_for_status()
         return Device(address, email, response.cookies[DEVICE_COOKIE], response.json()["access_token"])
+
+
+def one_address_through_frontend(frontend_url: str, failures: int, first_address: str) -> dict:
+    """`failures` wrong logins from one address, then a bystander's login from the next address."""
+    attacker_address, bystander_address = loopback_addresses(first_address, 2)
+    bystander = sign_up_device(frontend_url, bystander_address, "bystander")
+    with client_on(attacker_address, frontend_url) as attacker:
+        answers = [
+            attacker.post("/api/auth/login", json={"email": unique_email("made-up"), "password": "wrong-guess-123"})
+            for _ in range(failures)
+        ]
+    with client_on(bystander_address, frontend_url) as http:  # a client that never signed in: no device cookie
+        bystander_status = http.post(
+            "/api/auth/login", json={"email": bystander.email, "password": PASSWORD}
+        ).status_code
+    return {
+        "attacker_statuses": [answer.status_code for answer in answers],
+        "attacker_last_retry_after": answers[-1].headers.get("retry-after"),
+        "bystander_login": bystander_status,
+    }
 
 
 def _quantile_ms(values: list[float], q: int) -> float:
