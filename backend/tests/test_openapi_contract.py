@@ -106,10 +106,10 @@ def _signup(http: httpx.Client, base_url: str, email: str, password: str) -> str
 
 
 def test_openapi_document_matches_the_server(database_url, tmp_path):
-    email, password = "contract@example.com", "contract-pw"
+    email, password = "contract@example.com", "contract-pw"  # pragma: allowlist secret
     with harness.backend_server(database_url, env=SERVER_ENV) as base_url, httpx.Client(timeout=30) as http:
         token = _signup(http, base_url, email, password)
-        logout_token = _signup(http, base_url, "contract-logout@example.com", "contract-pw")
+        logout_token = _signup(http, base_url, "contract-logout@example.com", password)
         for number in range(3):  # small ids the generator will try are real tasks of this user
             created = http.post(
                 f"{base_url}/api/tasks", json={"title": f"seed {number}"}, headers={"Authorization": f"Bearer {token}"}
