@@ -5,6 +5,7 @@
  * are streamed in both directions (Server-Sent Events pass through unbuffered), and cookies travel both
  * ways, including every Set-Cookie header.
  */
+import { setClientAddress } from "@/lib/clientAddress";
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1), ones fetch computes itself, and forwarding headers a client could
@@ -128,6 +129,7 @@ function forwardedRequestHeaders(request: Request, trustProxyHeaders: boolean): 
   const { proto, host } = forwardedOrigin(request, trustProxyHeaders);
   headers.set("x-forwarded-host", host);
   headers.set("x-forwarded-proto", proto);
+  setClientAddress(headers, request.headers);
   return headers;
 }
 
