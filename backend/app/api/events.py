@@ -79,9 +79,7 @@ async def stream_events(
     # (app.state.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        _event_stream(
-            bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id, address
-        ),
+        _event_stream(bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id, address),
         headers=STREAM_HEADERS,
         ping=KEEPALIVE_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,

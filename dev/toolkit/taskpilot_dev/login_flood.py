@@ -49,7 +49,7 @@ SCENARIOS: dict[str, dict[str, str]] = {
 
 async def flood(
     port: int, clients: int, seconds: float, sources: list[str], stop_after_failures: int | None = None
-) -> dict[str, int]:
+) -> dict[int, int]:
     """`clients` keep-alive loops sharing the `sources` addresses (one connection per address, used in turn);
     ends after `seconds`, or once the flood got `stop_after_failures` answers of 401."""
     statuses: dict[int, int] = {}
