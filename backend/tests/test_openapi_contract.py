@@ -5,9 +5,10 @@ what the server does (statuses, bodies, headers, Allow on 405, accepted and reje
 fixed so a failure reproduces; the example count keeps the run under two minutes on a small machine.
 Checks the schema cannot express are excluded by name, per operation, in CHECK_EXCLUSIONS below.
 
-A run whose token died early would pass every check with 401s, so: logout (which revokes all of its
-caller's tokens) runs with a user of its own (contract/schemathesis.toml), the main token must still work
-after the run, and every operation must have answered 2xx at least once (counted from the HAR reports).
+A run whose token died early would pass every check with 401s, so: the operations that end their
+caller's session (logout revokes every token of its caller, account deletion deletes it) each run with a
+user of their own (contract/schemathesis.toml), the main token must still work after the run, and every
+operation must have answered 2xx at least once (counted from the HAR reports).
 Run alone: ./dev/test.sh --only python -- backend/tests/test_openapi_contract.py
 """
 
@@ -46,10 +47,9 @@ CHECK_EXCLUSIONS = [
         "the message is all content parts joined and trimmed: non-empty and <= 4000 characters span array items",
     ),
 ]
-# Operations that end the session the run authenticates with (logout revokes every token of the user; a
-# fresh token may delete its account without the password): each runs last, alone, with an account of its
-# own, so every other operation is exercised with a live token rather than answering only 401.
-SESSION_ENDING = ["POST /api/auth/logout", "DELETE /api/auth/me"]
+# Operations that end their caller's session -> the variable holding the token of the user each runs as
+# (contract/schemathesis.toml): every other operation keeps the main user's live token.
+SESSION_ENDING = {"POST /api/auth/logout": "CONTRACT_LOGOUT_TOKEN", "DELETE /api/auth/me": "CONTRACT_DELETION_TOKEN"}
 
 
 def st_command(base_url: str, config: Path, report: Path, *extra: str) -> list[str]:
@@ -113,7 +113,10 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
     email, password = "contract@example.com", "contract-pw"  # pragma: allowlist secret
     with harness.backend_server(database_url, env=SERVER_ENV) as base_url, httpx.Client(timeout=30) as http:
         token = _signup(http, base_url, email, password)
-        logout_token = _signup(http, base_url, "contract-logout@example.com", password)
+        own_tokens = {
+            variable: _signup(http, base_url, f"contract-{number}@example.com", password)
+            for number, variable in enumerate(SESSION_ENDING.values())
+        }
         for number in range(3):  # small ids the generator will try are real tasks of this user
             created = http.post(
                 f"{base_url}/api/tasks", json={"title": f"seed {number}"}, headers={"Authorization": f"Bearer {token}"}
@@ -133,7 +136,7 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
             runs.append(
                 st_command(base_url, config, reports[-1], f"--include-name={name}", f"--exclude-checks={check}")
             )
-        env = {**os.environ, "CONTRACT_TOKEN": token, "CONTRACT_LOGOUT_TOKEN": logout_token}
+        env = {**os.environ, "CONTRACT_TOKEN": token, **own_tokens}
         started = time.monotonic()
         results = [
             subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIME_BUDGET_SECONDS)
@@ -141,6 +144,10 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
         ]
         elapsed = time.monotonic() - started
         after_the_run = http.get(f"{base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        own_sessions_after = {
+            variable: http.get(f"{base_url}/api/auth/me", headers={"Authorization": f"Bearer {own_token}"}).status_code
+            for variable, own_token in own_tokens.items()
+        }
     outputs = [result.stdout[-12000:] + result.stderr[-4000:] for result in results]
     print("\n".join(outputs))
     print(f"schemathesis: {elapsed:.0f} s")
@@ -148,7 +155,11 @@ def test_openapi_document_matches_the_server(database_url, tmp_path):
         assert result.returncode == 0, f"schemathesis found contract failures (seed {SEED}):\n{output}"
         assert "generated" in result.stdout, output  # it really ran cases
     assert "Stateful (in" in results[0].stdout, outputs[0]
+    # schemathesis' own warning for an operation that never got past 401/403
+    assert all("Authentication failed" not in output for output in outputs), outputs
     assert after_the_run.status_code == 200, f"the run's token stopped working: {after_the_run.text}"
+    # ... while the session-ending operations did end their own users' sessions
+    assert own_sessions_after == dict.fromkeys(SESSION_ENDING.values(), 401), own_sessions_after
     successes = _successes(reports, operations)
     print("2xx answers per operation:", json.dumps(dict(sorted(successes.items())), indent=1))
     assert [name for name, count in successes.items() if count == 0] == [], successes
