@@ -63,7 +63,7 @@ def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
 
 # Cleared from the inherited environment, so a developer's own settings never leak into a test server.
 BACKEND_ENV_VARS = settings_env_vars()
-FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY", "TRUST_PROXY_HEADERS", "TRUSTED_PROXIES")
+FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY", "TRUSTED_PROXIES")
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
 # Loaded before server.js, as the image does: records each request's socket peer for the /api proxy.
 PEER_ADDRESS_PRELOAD = STANDALONE_SERVER.parent / "peer-address.mjs"

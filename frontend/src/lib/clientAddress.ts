@@ -50,13 +50,30 @@ function trusted(list: BlockList, address: string): boolean {
   return list.check(address, isIP(address) === 4 ? "ipv4" : "ipv6");
 }
 
+function peerAddress(headers: Headers, peerHeader: string | null): string | null {
+  return plainAddress(peerHeader ? headers.get(peerHeader) : null);
+}
+
+/**
+ * True when the socket peer is a trusted proxy: the one trust decision for every forwarding header it
+ * sets (X-Forwarded-For here, X-Forwarded-Proto/-Host in the relay). False when the peer is unknown.
+ */
+export function fromTrustedProxy(
+  headers: Headers,
+  trustedProxies: BlockList,
+  peerHeader: string | null = recordedPeerHeader(),
+): boolean {
+  const peer = peerAddress(headers, peerHeader);
+  return peer !== null && trusted(trustedProxies, peer);
+}
+
 /** The client's address for a request with these headers, or null when the socket peer is unknown. */
 export function clientAddress(
   headers: Headers,
   trustedProxies: BlockList,
   peerHeader: string | null = recordedPeerHeader(),
 ): string | null {
-  const peer = plainAddress(peerHeader ? headers.get(peerHeader) : null);
+  const peer = peerAddress(headers, peerHeader);
   if (peer === null || !trusted(trustedProxies, peer)) return peer;
   // Each proxy appends the address it saw: walk back from the peer while the hops are trusted proxies.
   const hops = (headers.get("x-forwarded-for") ?? "").split(",");
@@ -71,10 +88,14 @@ export function clientAddress(
 }
 
 /** Put the client's address on the upstream request (and never the internal peer header itself). */
-export function setClientAddress(upstream: Headers, incoming: Headers): void {
+export function setClientAddress(
+  upstream: Headers,
+  incoming: Headers,
+  trustedProxies: BlockList = trustedProxiesFromEnv(),
+): void {
   const peerHeader = recordedPeerHeader();
   if (peerHeader) upstream.delete(peerHeader);
-  const address = clientAddress(incoming, trustedProxiesFromEnv(), peerHeader);
+  const address = clientAddress(incoming, trustedProxies, peerHeader);
   if (address === null) upstream.delete("x-forwarded-for");
   else upstream.set("x-forwarded-for", address);
 }
