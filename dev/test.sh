@@ -114,7 +114,8 @@ frontend_tier() {
   frontend_deps && (cd frontend && npm run -s lint && npm run -s typecheck && npm run -s test) && frontend_build
 }
 if wanted frontend; then run_tier frontend frontend_tier
-elif { wanted python || wanted browser; } && [ ! -f "$ROOT/frontend/.next/standalone/server.js" ]; then
+elif { wanted python || wanted browser; } && { [ ! -f "$ROOT/frontend/.next/standalone/server.js" ] \
+  || [ ! -f "$ROOT/frontend/.next/standalone/peer-address.mjs" ]; }; then
   run_tier frontend-build frontend_build   # later tiers serve the production build
 fi
 

@@ -4,7 +4,8 @@
 # follows uvicorn's reload workers, so breakpoints keep working across live updates.
 # DEBUGPY_WAIT_FOR_CLIENT=1 holds the start until a debugger attaches.
 set -eu
-set -- uvicorn main:app --host 0.0.0.0 --port 8000 --reload --reload-dir /app
+# --no-proxy-headers: the app believes forwarding headers only from TRUSTED_PROXIES (app/main.py).
+set -- uvicorn main:app --host 0.0.0.0 --port 8000 --no-proxy-headers --reload --reload-dir /app
 if [ -z "${DEBUGPY_PORT:-}" ]; then
   exec "$@"
 fi

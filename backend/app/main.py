@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import health
 from app.api.deps import SESSION_COOKIE, unauthorized
@@ -35,6 +36,7 @@ from app.core.body_limits import DEFAULT_BODY_LIMIT_BYTES, RequestBodyLimits
 from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
 from app.core.db import Database
+from app.core.device_cookies import DeviceCookies
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import INSTANCE_ID, RequestMiddleware, public_instance_id
@@ -179,6 +181,7 @@ def _install_services(app: FastAPI, settings: Settings) -> None:
 
     app.state.token_versions = TokenVersions(app.state.db.pool, listening=listener_connected)
     app.state.tokens = AccessTokens(settings)
+    app.state.device_cookies = DeviceCookies(settings.jwt_secret)
     app.state.authenticator = Authenticator(app.state.tokens, app.state.token_versions)
 
 
@@ -226,6 +229,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestMiddleware, instance_id=app.state.instance_id)
+    if trusted_proxies := settings.trusted_proxy_networks():
+        # Outermost, and the only place forwarding headers are believed (the servers run with
+        # --no-proxy-headers): request.client is then the real client, from whichever proxy it came.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     _install_error_handlers(app)
     app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 

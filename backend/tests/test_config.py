@@ -51,6 +51,20 @@ def test_prod_accepts_strong_secret_and_dev_accepts_anything():
     Settings(app_env="dev", jwt_secret="").validate_for_startup()
 
 
+@pytest.mark.parametrize("entry", ["*", "0.0.0.0/0", "::/0", "10.0.0.0/8,frontend", "10.0.0.0/33"])
+def test_trusting_everyone_or_a_malformed_proxy_is_refused(entry):
+    with pytest.raises(ConfigError) as error:
+        Settings(app_env="dev", trusted_proxies=entry).validate_for_startup()
+    assert "\n" not in str(error.value)
+    assert "TRUSTED_PROXIES" in str(error.value)
+
+
+def test_trusted_proxies_are_normalised_networks():
+    settings = Settings(trusted_proxies=" 10.1.2.3/8, 127.0.0.1 ,fd00::/8,")
+    assert settings.trusted_proxy_networks() == ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]
+    assert Settings(trusted_proxies="").trusted_proxy_networks() == []
+
+
 @pytest.mark.parametrize("secret", [None, "too-short"])
 def test_uvicorn_refuses_to_start_in_prod_with_one_line(secret):
     env = harness.backend_env({"APP_ENV": "prod", "DATABASE_URL": "postgresql://u:p@127.0.0.1:9/none"})

@@ -155,6 +155,20 @@ def test_streams_are_capped_per_user_and_per_process() -> None:
     assert bus.subscriber_count() == 3
 
 
+def test_one_address_gets_only_its_share_of_the_process_streams() -> None:
+    bus = TaskEventBus("postgresql://unused", max_streams_per_user=10, max_streams_per_pod=5, max_streams_per_ip=2)
+    first = bus.subscribe(ALICE, address="198.51.100.1")
+    bus.subscribe(BOB, address="198.51.100.1")  # another account, same address
+    with pytest.raises(StreamLimitReached, match="from this address"):
+        bus.subscribe(910_003, address="198.51.100.1")
+    bus.subscribe(910_003, address="198.51.100.2")  # someone else still gets in
+    bus.unsubscribe(first)
+    bus.unsubscribe(first)  # the route and a revocation may both let go: counted once
+    bus.subscribe(910_004, address="198.51.100.1")
+    with pytest.raises(StreamLimitReached, match="from this address"):
+        bus.subscribe(910_005, address="198.51.100.1")
+
+
 async def test_revocation_closes_only_older_streams_of_that_user(bus: TaskEventBus, database_url: str) -> None:
     revoked, current, bob = (
         bus.subscribe(ALICE, token_version=0),

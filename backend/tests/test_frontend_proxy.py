@@ -54,8 +54,12 @@ def frontend(stub_backend: str) -> Iterator[str]:
         yield url
 
 
-def _request(base_url: str, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-    connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=15)
+def _request(
+    base_url: str, method: str, path: str, headers: dict[str, str] | None = None, source: str | None = None
+) -> tuple[int, dict, bytes]:
+    """One request, from the loopback address `source` when given (the socket peer the frontend sees)."""
+    bind = (source, 0) if source else None
+    connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=15, source_address=bind)
     try:
         connection.request(method, path, headers=headers or {})  # the path goes out exactly as written
         response = connection.getresponse()
@@ -99,10 +103,18 @@ def test_a_clients_forwarding_headers_do_not_reach_the_backend(frontend):
     assert seen["x-forwarded-host"] == urlsplit(frontend).netloc
 
 
-def test_a_trusted_proxys_forwarding_headers_are_passed_on(stub_backend):
-    with harness.frontend_server(stub_backend, env={"TRUST_PROXY_HEADERS": "true"}) as trusted:
+def test_only_a_trusted_proxys_forwarding_headers_are_passed_on(stub_backend):
+    """One trust decision for every forwarding header: the socket peer must be in TRUSTED_PROXIES."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example", "X-Forwarded-For": "198.51.100.7"}
+    ingress, client = "127.0.0.9", "127.0.0.10"
+    with harness.frontend_server(stub_backend, env={"TRUSTED_PROXIES": f"{ingress}/32"}) as relay:
         _Recorder.seen.clear()
-        _request(trusted, "GET", "/api/tasks", {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example"})
-    seen = {name.lower(): value for name, value in _Recorder.seen[-1]["headers"].items()}
-    assert seen["x-forwarded-proto"] == "https"
-    assert seen["x-forwarded-host"] == "app.example"
+        _request(relay, "GET", "/api/tasks", forwarded, source=ingress)
+        _request(relay, "GET", "/api/tasks", forwarded, source=client)
+    from_ingress, from_client = (
+        {name.lower(): value for name, value in seen["headers"].items()} for seen in _Recorder.seen
+    )
+    assert (from_ingress["x-forwarded-proto"], from_ingress["x-forwarded-host"]) == ("https", "app.example")
+    assert from_ingress["x-forwarded-for"] == "198.51.100.7"
+    assert (from_client["x-forwarded-proto"], from_client["x-forwarded-host"]) == ("http", urlsplit(relay).netloc)
+    assert from_client["x-forwarded-for"] == client

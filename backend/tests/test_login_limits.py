@@ -1,5 +1,9 @@
-"""Auth under attack: bounded hashing (429 at once), no pooled connection held while hashing,
-failed-login limits per account and per client shared by every replica, readiness off the request pool."""
+"""Auth under attack: bounded hashing (429 at once, known devices first), no pooled connection held while
+hashing, failed-login limits per account, per client address and per known device shared by every replica,
+readiness off the request pool.
+
+The `client` fixture keeps cookies, so after `create_user` it holds that user's device cookie: tests about
+unknown clients clear its cookies first."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import httpx
 import pytest
 from conftest import running_lifespan
 
-from app.core.hashing import PasswordHashing
+from app.core.device_cookies import DEVICE_COOKIE
+from app.core.hashing import HashingBusy, PasswordHashing
 from app.main import create_app
 from app.services import auth as auth_service
 
@@ -39,8 +44,22 @@ def one_hashing_slot(app):
     app.state.password_hashing = original
 
 
-async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
-    return await client.post("/api/auth/login", json={"email": email, "password": password})
+async def _login(client: httpx.AsyncClient, email: str, password: str, device: str | None = None) -> httpx.Response:
+    """POST /api/auth/login; `device` is sent as the device cookie (with the client's cookies cleared)."""
+    if device is None:
+        return await client.post("/api/auth/login", json={"email": email, "password": password})
+    client.cookies.clear()
+    return await client.post(
+        "/api/auth/login", json={"email": email, "password": password}, headers={"Cookie": f"{DEVICE_COOKIE}={device}"}
+    )
+
+
+async def _known_device(client: httpx.AsyncClient, email: str, password: str) -> str:
+    """Sign in once and return the device cookie the server handed out; the client's cookies are cleared."""
+    response = await _login(client, email, password)
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    return response.cookies[DEVICE_COOKIE]
 
 
 async def test_excess_hashing_is_refused_at_once_with_retry_after(client, user, one_hashing_slot, monkeypatch):
@@ -67,6 +86,35 @@ async def test_excess_hashing_is_refused_at_once_with_retry_after(client, user, 
     assert (await first).status_code == 200
 
 
+async def test_a_known_device_waits_for_a_hashing_slot_ahead_of_unknown_clients():
+    hashing = PasswordHashing(1)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(label: str) -> str:
+        started.set()
+        release.wait(10)
+        return label
+
+    try:
+        first = asyncio.create_task(hashing.run(slow, "first"))
+        assert await asyncio.to_thread(started.wait, 10)
+        with pytest.raises(HashingBusy):
+            hashing.refuse_if_busy()  # an unknown client is refused at once
+        known = asyncio.create_task(hashing.run(lambda: "known", priority_for="account:a"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(HashingBusy):
+            await hashing.run(lambda: "unknown")  # still refused: a known device is waiting
+        with pytest.raises(HashingBusy):
+            await hashing.run(lambda: "same account", priority_for="account:a")  # one wait per account
+        release.set()
+        assert await first == "first"
+        assert await known == "known"
+        assert await hashing.run(lambda: "free again") == "free again"
+    finally:
+        release.set()
+        hashing.shutdown()
+
+
 async def test_no_pooled_connection_is_held_while_hashing(app, client, user, monkeypatch):
     checked_out: list[int] = []
     real_verify = auth_service.verify_password
@@ -85,6 +133,7 @@ async def test_no_pooled_connection_is_held_while_hashing(app, client, user, mon
 async def test_account_is_locked_after_its_failure_limit_even_with_the_right_password(client, create_user, limits):
     limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
     victim, bystander = await create_user(), await create_user()
+    client.cookies.clear()
     for _ in range(3):
         assert (await _login(client, victim.email, WRONG)).status_code == 401
     locked = await _login(client, victim.email.upper(), victim.password)  # same account, other spelling
@@ -96,6 +145,7 @@ async def test_account_is_locked_after_its_failure_limit_even_with_the_right_pas
 
 async def test_a_success_clears_the_account_counter(client, user, limits):
     limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    client.cookies.clear()
     for _ in range(2):
         assert (await _login(client, user.email, WRONG)).status_code == 401
     assert (await _login(client, user.email, user.password)).status_code == 200
@@ -107,9 +157,74 @@ async def test_a_success_clears_the_account_counter(client, user, limits):
 async def test_client_address_is_limited_across_accounts(client, create_user, limits):
     limits(login_max_failures_per_account=100, login_max_failures_per_ip=3, login_failure_window_seconds=600)
     user = await create_user()
+    device = await _known_device(client, user.email, user.password)
     for number in range(3):
         assert (await _login(client, f"guess{number}@example.com", WRONG)).status_code == 401
     assert (await _login(client, user.email, user.password)).status_code == 429
+    # The account's known device is not held to its address's limit (it has its own).
+    assert (await _login(client, user.email, user.password, device=device)).status_code == 200
+
+
+async def test_a_known_device_logs_in_while_the_account_is_locked_for_unknown_clients(client, user, limits):
+    limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    device = await _known_device(client, user.email, user.password)
+    for _ in range(3):
+        assert (await _login(client, user.email, WRONG)).status_code == 401
+    locked = await _login(client, user.email, user.password)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+    owner = await _login(client, user.email, user.password, device=device)
+    assert owner.status_code == 200
+    assert owner.cookies[DEVICE_COOKIE] != device  # a fresh device cookie at every sign-in
+    # The owner's login did not reset the attackers' counter.
+    client.cookies.clear()
+    assert (await _login(client, user.email, user.password)).status_code == 429
+
+
+async def test_a_known_device_has_its_own_failure_limit(client, user, limits):
+    limits(login_max_failures_per_account=2, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    device = await _known_device(client, user.email, user.password)
+    for _ in range(2):
+        assert (await _login(client, user.email, WRONG, device=device)).status_code == 401
+    assert (await _login(client, user.email, user.password, device=device)).status_code == 429
+    # Its failures are its own: unknown clients were not charged.
+    assert (await _login(client, user.email, user.password)).status_code == 200
+
+
+async def test_a_device_cookie_counts_only_for_its_own_account(client, create_user, limits):
+    limits(login_max_failures_per_account=3, login_max_failures_per_ip=100, login_failure_window_seconds=600)
+    attacker, victim = await create_user(), await create_user()
+    attackers_device = await _known_device(client, attacker.email, attacker.password)
+    for forged in (attackers_device, attackers_device + "0", "nonce.signature"):
+        assert (await _login(client, victim.email, WRONG, device=forged)).status_code == 401
+    assert (await _login(client, victim.email, victim.password, device=attackers_device)).status_code == 429
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(app, create_user):
+    """X-Forwarded-For names the client only when the socket peer is a configured proxy."""
+    settings = app.state.settings.model_copy(
+        update={"trusted_proxies": "10.9.0.0/16", "login_max_failures_per_ip": 2, "login_max_failures_per_account": 100}
+    )
+    proxied = create_app(settings)
+    user = await create_user()
+    async with running_lifespan(proxied):
+
+        async def login_via(peer: str, forwarded_for: str, password: str = WRONG) -> int:
+            transport = httpx.ASGITransport(app=proxied, client=(peer, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                response = await http.post(
+                    "/api/auth/login",
+                    json={"email": user.email, "password": password},
+                    headers={"X-Forwarded-For": forwarded_for},
+                )
+                return response.status_code
+
+        # Through the proxy: each forwarded client has its own budget.
+        assert [await login_via("10.9.0.5", "203.0.113.1") for _ in range(2)] == [401, 401]
+        assert await login_via("10.9.0.5", "203.0.113.1", user.password) == 429
+        assert await login_via("10.9.0.6", "203.0.113.2", user.password) == 200
+        # Straight from a client: the header is ignored, so rotating it buys nothing.
+        assert [await login_via("198.51.100.7", f"203.0.113.{n}") for n in (10, 11)] == [401, 401]
+        assert await login_via("198.51.100.7", "203.0.113.12", user.password) == 429
 
 
 async def test_the_window_ends(client, user, limits):
@@ -122,6 +237,7 @@ async def test_the_window_ends(client, user, limits):
 
 async def test_limits_hold_across_replicas(app, client, user):
     """Failures counted by one app instance lock the account on another (counters live in PostgreSQL)."""
+    client.cookies.clear()
     settings = app.state.settings.model_copy(update={"login_max_failures_per_account": 2})
     app.state.settings, original = settings, app.state.settings
     other = create_app(settings)

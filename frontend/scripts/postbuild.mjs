@@ -1,6 +1,7 @@
 // `next build` leaves .next/standalone without static assets; copy them so
 // `node .next/standalone/server.js` serves the whole app on its own. Also puts the edge guard
-// (scripts/edge-guard.mjs) in front of Next's server.
+// (scripts/edge-guard.mjs) in front of Next's server, and the client-address preload
+// (server/peer-address.mjs) next to server.js: `node --import ./peer-address.mjs server.js`.
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,11 +15,12 @@ if (!existsSync(join(standalone, "server.js"))) {
 for (const [from, to] of [
   [join(root, ".next", "static"), join(standalone, ".next", "static")],
   [join(root, "public"), join(standalone, "public")],
+  [join(root, "server", "peer-address.mjs"), join(standalone, "peer-address.mjs")],
 ]) {
   rmSync(to, { recursive: true, force: true });
   cpSync(from, to, { recursive: true });
 }
-console.log("postbuild: copied .next/static and public into .next/standalone");
+console.log("postbuild: copied .next/static, public and peer-address.mjs into .next/standalone");
 
 const GUARD_IMPORT = 'import { installEdgeGuard } from "./edge-guard.mjs"; // added by scripts/postbuild.mjs\n';
 cpSync(join(root, "scripts", "edge-guard.mjs"), join(standalone, "edge-guard.mjs"));

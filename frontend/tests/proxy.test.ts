@@ -3,14 +3,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  apiPath,
-  backendUrlFromEnv,
-  decodedSegments,
-  proxyRequest,
-  trustProxyHeadersFromEnv,
-  upstreamUrl,
-} from "@/lib/proxy";
+import { trustedProxiesFromEnv } from "@/lib/clientAddress";
+import { apiPath, backendUrlFromEnv, decodedSegments, proxyRequest, upstreamUrl } from "@/lib/proxy";
 
 // The proxy runs against a real local HTTP server: streaming and header handling are what matter here.
 interface Seen {
@@ -152,29 +146,51 @@ describe("proxyRequest", () => {
     expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
   });
 
-  it("ignores a client's X-Forwarded-Proto/-Host, even when Next built request.url from them", async () => {
-    // Next.js makes request.url https when the client says X-Forwarded-Proto: https.
-    const request = new Request("https://localhost:3000/api/tasks", {
-      headers: { host: "localhost:3000", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test" },
-    });
-    await proxyRequest(request, backendUrl, fetch, ["tasks"], false);
-    const last = seen.at(-1)!;
-    expect(last.url).toBe("/api/tasks");
-    expect(last.headers["x-forwarded-proto"]).toBe("http");
-    expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
-  });
+  describe("X-Forwarded-Proto/-Host, believed only when the socket peer is in TRUSTED_PROXIES", () => {
+    const PEER = "x-taskpilot-peer-address"; // what server/peer-address.mjs records and announces
+    const ingress = trustedProxiesFromEnv({ TRUSTED_PROXIES: "10.0.0.0/8" });
+    const forwarded = { host: "frontend-service", "x-forwarded-proto": "https, http", "x-forwarded-host": "app.example" };
 
-  it("passes X-Forwarded-Proto/-Host on from a trusted proxy (TRUST_PROXY_HEADERS=true)", async () => {
-    expect(trustProxyHeadersFromEnv({ TRUST_PROXY_HEADERS: "true" })).toBe(true);
-    expect(trustProxyHeadersFromEnv({ TRUST_PROXY_HEADERS: "" })).toBe(false);
-    expect(trustProxyHeadersFromEnv({})).toBe(false);
-    const request = new Request("https://localhost:3000/api/tasks", {
-      headers: { host: "frontend-service", "x-forwarded-proto": "https, http", "x-forwarded-host": "app.example" },
+    beforeAll(() => {
+      (globalThis as Record<symbol, unknown>)[Symbol.for("taskpilot.peerAddressHeader")] = PEER;
     });
-    await proxyRequest(request, backendUrl, fetch, ["tasks"], true);
-    const last = seen.at(-1)!;
-    expect(last.headers["x-forwarded-proto"]).toBe("https");
-    expect(last.headers["x-forwarded-host"]).toBe("app.example");
+    afterAll(() => {
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for("taskpilot.peerAddressHeader")];
+    });
+
+    it("ignores a client's, even when Next built request.url from them", async () => {
+      // Next.js makes request.url https when the client says X-Forwarded-Proto: https.
+      const request = new Request("https://localhost:3000/api/tasks", {
+        headers: { host: "localhost:3000", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test", [PEER]: "203.0.113.9" },
+      });
+      await proxyRequest(request, backendUrl, fetch, ["tasks"], ingress);
+      const last = seen.at(-1)!;
+      expect(last.url).toBe("/api/tasks");
+      expect(last.headers["x-forwarded-proto"]).toBe("http");
+      expect(last.headers["x-forwarded-host"]).toBe("localhost:3000");
+      expect(last.headers["x-forwarded-for"]).toBe("203.0.113.9");
+    });
+
+    it("passes a trusted proxy's on, with the client address it recorded", async () => {
+      const request = new Request("https://localhost:3000/api/tasks", {
+        headers: { ...forwarded, "x-forwarded-for": "198.51.100.7", [PEER]: "10.1.2.3" },
+      });
+      await proxyRequest(request, backendUrl, fetch, ["tasks"], ingress);
+      const last = seen.at(-1)!;
+      expect(last.headers["x-forwarded-proto"]).toBe("https");
+      expect(last.headers["x-forwarded-host"]).toBe("app.example");
+      expect(last.headers["x-forwarded-for"]).toBe("198.51.100.7");
+      expect(last.headers[PEER]).toBeUndefined();
+    });
+
+    it("ignores them when the peer is unknown (no preload) or nobody is trusted", async () => {
+      await proxyRequest(new Request("https://localhost:3000/api/tasks", { headers: forwarded }), backendUrl, fetch, ["tasks"], ingress);
+      expect(seen.at(-1)!.headers["x-forwarded-proto"]).toBe("http");
+      const nobody = trustedProxiesFromEnv({});
+      const fromIngress = new Request("https://localhost:3000/api/tasks", { headers: { ...forwarded, [PEER]: "10.1.2.3" } });
+      await proxyRequest(fromIngress, backendUrl, fetch, ["tasks"], nobody);
+      expect(seen.at(-1)!.headers["x-forwarded-host"]).toBe("frontend-service");
+    });
   });
 
   it("names the host the browser used (its Host header), which the browser's Origin is built from", async () => {

@@ -115,7 +115,21 @@ def run_start_script(script: str, env: dict, tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     "extra,expected",
     [
-        ((), ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000", "--reload", "--reload-dir", "/app"]),
+        (
+            (),
+            [
+                "uvicorn",
+                "main:app",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "8000",
+                "--no-proxy-headers",
+                "--reload",
+                "--reload-dir",
+                "/app",
+            ],
+        ),
         (
             DEBUG_ON,
             [
@@ -131,6 +145,7 @@ def run_start_script(script: str, env: dict, tmp_path: Path) -> list[str]:
                 "0.0.0.0",
                 "--port",
                 "8000",
+                "--no-proxy-headers",
                 "--reload",
                 "--reload-dir",
                 "/app",
@@ -152,6 +167,7 @@ def run_start_script(script: str, env: dict, tmp_path: Path) -> list[str]:
                 "0.0.0.0",
                 "--port",
                 "8000",
+                "--no-proxy-headers",
                 "--reload",
                 "--reload-dir",
                 "/app",

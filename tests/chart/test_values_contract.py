@@ -109,6 +109,10 @@ def _template(profile, *extra):
         ("frontend.replicas=three", "at '/frontend/replicas': got string, want integer"),
         ("backend.image.pullPolicy=Sometimes", "/backend/image/pullPolicy"),
         ("postgresql.persistence.size=ten", "/postgresql/persistence/size"),
+        # trusting everyone would let any client choose the address the login limits count
+        ("trustedProxies={*}", "/trustedProxies/0"),
+        ("trustedProxies={0.0.0.0/0}", "/trustedProxies/0"),
+        ("trustedProxies={10.0.0.0/8,::/0}", "/trustedProxies/1"),
     ],
 )
 def test_wrong_type_is_rejected_with_the_path(assignment, message):

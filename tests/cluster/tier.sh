@@ -13,7 +13,14 @@ say "host footprint before the cluster"
 python -m taskpilot_dev.localkube footprint | tee "$RESULTS/footprint-before.json"
 
 say "./dev/kube.sh up (builds the pinned components once)"
+# A port the cluster needs, taken: up must refuse and name it.
+python -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", 6443)); s.listen(); time.sleep(30)' &
+holder=$!; sleep 1
+if ./dev/kube.sh up >"$RESULTS/port-taken.txt" 2>&1; then echo "up ignored a taken port 6443" >&2; exit 1; fi
+grep -q "port 6443 (kube-apiserver) is already in use" "$RESULTS/port-taken.txt" || { cat "$RESULTS/port-taken.txt"; exit 1; }
+kill "$holder"; wait "$holder" 2>/dev/null || true
 ./dev/kube.sh up | tee "$RESULTS/up.txt"
+./dev/kube.sh up | grep -q "already running" || { echo "a second up was not a no-op" >&2; exit 1; }
 KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' "$RESULTS/up.txt")
 context=$(sed -n 's/^context=//p' "$RESULTS/up.txt")
 export KUBECONFIG E2E_KUBE_CONTEXT=$context E2E_REQUIRE_CLUSTER=1 KUBE_CONTEXT=$context
@@ -50,6 +57,7 @@ tilt down --context "$context" >>"$RESULTS/tilt-ci.log" 2>&1
 say "./dev/kube.sh down leaves nothing behind"
 trap - ERR
 ./dev/kube.sh down
+./dev/kube.sh down | grep -q "nothing to remove" || { echo "a second down did not say there was nothing to remove" >&2; exit 1; }
 python -m taskpilot_dev.localkube footprint | tee "$RESULTS/footprint-after.json"
 cmp -s "$RESULTS/footprint-before.json" "$RESULTS/footprint-after.json" \
   || { echo "the host differs after down (before vs after above)" >&2; exit 1; }

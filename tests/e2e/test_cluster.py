@@ -67,6 +67,7 @@ def test_tasks_survive_postgresql_pod_deletion(cluster, app_url, report):
             httpx.post(f"{app_url}/api/tasks", json={"title": title}, headers=user.headers, timeout=30).status_code
             == 201
         )
+    backends_before = {(p.name, p.restarts) for p in ready_pods(cluster, APP_LABELS["backend"])}
     new_pod = replace_pod(cluster, single_ready_pod(cluster, APP_LABELS["postgresql"]).name)
     wait_statefulset_ready(cluster, POSTGRES_STATEFULSET)
 
@@ -76,6 +77,8 @@ def test_tasks_survive_postgresql_pod_deletion(cluster, app_url, report):
 
     tasks = wait_for(tasks_back, timeout=180, interval=2, what="the API to answer after the PostgreSQL restart")
     assert sorted(t["title"] for t in tasks) == titles
+    # The same backend pods serve again, none restarted: they reconnect to the new database pod.
+    assert {(p.name, p.restarts) for p in ready_pods(cluster, APP_LABELS["backend"])} == backends_before
     login = httpx.post(f"{app_url}/api/auth/login", json={"email": user.email, "password": api.PASSWORD}, timeout=30)
     assert login.status_code == 200
     report(f"persistence: PostgreSQL pod replaced by {new_pod.name}; {len(tasks)} tasks and the account survived")

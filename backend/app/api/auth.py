@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
 from app.core.body_limits import body_limit
+from app.core.device_cookies import DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME, DEVICE_COOKIE_PATH
 from app.core.hashing import HashingBusy
 from app.schemas.auth import (
     ACCOUNT_DELETION_BODY_BYTES,
@@ -20,7 +21,8 @@ from app.schemas.auth import (
 )
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
-from app.services.login_limits import LoginLimits, TooManyFailures
+from app.services import signup_limits
+from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures, account_key
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
@@ -47,10 +49,6 @@ def _secure_cookie(request: Request) -> bool:
     return request.url.scheme == "https" or forwarded_proto == "https"
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))
 
@@ -69,6 +67,30 @@ def _issue_session(request: Request, response: Response, user_id: int, token_ver
     return token
 
 
+def _remember_device(request: Request, response: Response, email: str) -> None:
+    """Mark this client as a known device of the account (a new cookie at every sign-in, as OWASP asks)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        request.app.state.device_cookies.issue(account_key(auth_service.normalize_email(email))),
+        max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()),
+        path=DEVICE_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=_secure_cookie(request),
+    )
+
+
+def _client_address(request: Request) -> str:
+    """The real client's address (the app believes forwarding headers only from TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _login_client(request: Request, email: str) -> LoginClient:
+    account = account_key(auth_service.normalize_email(email))
+    device = request.app.state.device_cookies.device(request.cookies.get(DEVICE_COOKIE), account)
+    return LoginClient(address=_client_address(request), device=device)
+
+
 @router.post(
     "/signup",
     status_code=status.HTTP_201_CREATED,
@@ -79,15 +101,25 @@ def _issue_session(request: Request, response: Response, user_id: int, token_ver
     openapi_extra=body_limit(SIGNUP_BODY_BYTES),
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
+    settings = request.app.state.settings
     try:
+        await signup_limits.count_attempt(
+            session,
+            _client_address(request),
+            limit=settings.signup_max_per_ip,
+            window_seconds=settings.signup_window_seconds,
+        )
         user = await auth_service.signup(
             session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
         )
     except auth_service.EmailAlreadyRegistered:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
+    except signup_limits.TooManySignups as error:
+        raise _too_many("Too many signups from this address; try again later", error.retry_after) from None
     except HashingBusy:
         raise _busy() from None
     token = _issue_session(request, response, user.id, user.token_version)
+    _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -107,7 +139,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
             LoginLimits.from_settings(request.app.state.settings),
             email=body.email,
             password=body.password,
-            client=_client_address(request),
+            client=_login_client(request, body.email),
         )
     except TooManyFailures as error:
         raise _too_many("Too many failed logins; try again later", error.retry_after) from None
@@ -116,6 +148,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     if user is None:
         raise unauthorized(INVALID_CREDENTIALS)
     token = _issue_session(request, response, user.id, user.token_version)
+    _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -188,7 +221,7 @@ async def _confirm_password(request: Request, session: AsyncSession, user_id: in
             LoginLimits.from_settings(request.app.state.settings),
             email=user.email,
             password=password,
-            client=_client_address(request),
+            client=_login_client(request, user.email),
         )
     except TooManyFailures as error:
         raise _too_many("Too many failed attempts; try again later", error.retry_after) from None

@@ -9,7 +9,7 @@ Wire format (every message is an unnamed SSE event, so `EventSource.onmessage` s
 Messages carry no ids: a client that reconnects reloads its list (the one resync mechanism, see
 app/services/events.py). Keep-alive comments every KEEPALIVE_SECONDS. The stream ends when the
 token expires or the user logs out (the client's reconnect then gets 401), and open streams are
-capped per user and per process: over a cap the answer is 429 with Retry-After.
+capped per user, per client address and per process: over a cap the answer is 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ async def stream_events(
     bus: TaskEventBus | None = getattr(request.app.state, "task_event_bus", None)
     if bus is None or bus.closed:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Real-time events are not available")
+    address = request.client.host if request.client else None  # the real client (TRUSTED_PROXIES)
     try:
-        bus.check_capacity(current_user.id)
+        bus.check_capacity(current_user.id, address)
     except StreamLimitReached as error:
         return JSONResponse(  # type: ignore[return-value]
             {"detail": str(error)},
@@ -78,7 +79,7 @@ async def stream_events(
     # (app.state.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        _event_stream(bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id),
+        _event_stream(bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id, address),
         headers=STREAM_HEADERS,
         ping=KEEPALIVE_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
@@ -88,13 +89,18 @@ async def stream_events(
 
 
 async def _event_stream(
-    bus: TaskEventBus, pool: AsyncConnectionPool, user: AuthenticatedUser, shutdown: anyio.Event, instance_id: str
+    bus: TaskEventBus,
+    pool: AsyncConnectionPool,
+    user: AuthenticatedUser,
+    shutdown: anyio.Event,
+    instance_id: str,
+    address: str | None,
 ) -> AsyncIterator[ServerSentEvent]:
     # Subscribing here (not in the route) ties the subscription to the generator's finally: a client
     # that vanishes before streaming starts leaves nothing behind. The route checked the caps; a
     # stream that lost a race for the last slot just ends (the client's reconnect then gets 429).
     try:
-        subscription = bus.subscribe(user.id, user.token_version)
+        subscription = bus.subscribe(user.id, user.token_version, address)
     except StreamLimitReached:
         return
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -48,9 +49,14 @@ class Settings(BaseSettings):
     app_env: Literal["dev", "prod"] = "prod"
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated origins; empty = no CORS headers
+    # Peers whose X-Forwarded-For/-Proto are believed (the frontend's /api proxy, the ingress controller):
+    # comma-separated addresses or CIDR networks. Empty = believe nobody: the socket peer is the client.
+    trusted_proxies: str = ""
     # Open SSE streams allowed at once; the excess is answered 429 with Retry-After.
     sse_max_streams_per_user: int = Field(default=10, ge=1)
     sse_max_streams_per_pod: int = Field(default=1000, ge=1)
+    # One client address's share of the per-pod streams (all its users together), so no one takes them all.
+    sse_max_streams_per_ip: int = Field(default=100, ge=1)
     # Seconds between SIGTERM and closing the listener, while /health/ready answers 503 (0 = stop at once).
     shutdown_drain_seconds: float = 0.0
 
@@ -65,6 +71,8 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_ip: int = Field(default=100, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    signup_max_per_ip: int = Field(default=20, ge=1)  # signup attempts per client address per window
+    signup_window_seconds: int = Field(default=3600, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)  # 0 = no limit
     db_idle_in_transaction_timeout_ms: int = Field(default=30_000, ge=0)  # 0 = no limit
     assistant_turn_timeout_seconds: float = Field(default=120.0, gt=0)
@@ -102,13 +110,34 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
+    def trusted_proxy_networks(self) -> list[str]:
+        """TRUSTED_PROXIES as normalised networks; ConfigError for a malformed entry or one that trusts everyone."""
+        networks = []
+        for entry in (part.strip() for part in self.trusted_proxies.split(",")):
+            if not entry:
+                continue
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                network = None
+            if network is None or network.prefixlen == 0:
+                raise ConfigError(
+                    f"Refusing to start: TRUSTED_PROXIES entry {entry!r} is not a proxy address or a network "
+                    "narrower than the whole internet; list the frontend's and the ingress controller's "
+                    "addresses (e.g. 10.244.0.0/16), never '*', or leave it empty."
+                )
+            networks.append(str(network))
+        return networks
+
     def _database_password(self) -> str:
         if self.database_url:
             return urlsplit(to_psycopg_url(self.database_url)).password or ""
         return self.db_password
 
     def validate_for_startup(self) -> None:
-        """Raise ConfigError when the process must not start (prod with a weak or published secret)."""
+        """Raise ConfigError when the process must not start (prod with a weak or published secret, or
+        a TRUSTED_PROXIES entry that would let any client pick its own address)."""
+        self.trusted_proxy_networks()
         if self.app_env != "prod":
             return
         if len(self.jwt_secret) < MIN_PROD_SECRET_LENGTH:

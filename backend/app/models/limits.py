@@ -11,12 +11,23 @@ from app.models.base import Base
 
 
 class LoginFailures(Base):
-    """Failed logins in the current window, per account ("account:<email>") and per client ("ip:<addr>")."""
+    """Failed logins in the current window, per key: "account:<email digest>" (the account's unknown
+    clients), "ip:<address>", or "device:<nonce>" (one known device of an account)."""
 
     __tablename__ = "login_failures"
 
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SignupAttempts(Base):
+    """Signup attempts in the current window, per client address ("ip:<address>")."""
+
+    __tablename__ = "signup_attempts"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

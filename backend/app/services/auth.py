@@ -1,8 +1,9 @@
 """Accounts: signup, password login and deletion.
 
-argon2 is CPU-bound: hashes run on the bounded PasswordHashing pool, and never while this request holds
-a database connection (read, release the connection, hash, then write), so slow hashing under load
-cannot drain the connection pool.
+Login limits (services/login_limits.py) decide which failure counters an attempt meets, by the client
+address and the device cookie the route passes in. argon2 is CPU-bound: hashes run on the bounded
+PasswordHashing pool, and never while this request holds a database connection (read, release the
+connection, hash, then write), so slow hashing under load cannot drain the connection pool.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.core.hashing import PasswordHashing
 from app.core.security import hash_password, verify_password
 from app.models.user import User
 from app.services import login_limits
-from app.services.login_limits import LoginLimits
+from app.services.login_limits import LoginClient, LoginLimits
 
 
 class EmailAlreadyRegistered(Exception):
@@ -73,23 +74,31 @@ async def delete_account(session: AsyncSession, user_id: int) -> bool:
 
 
 async def authenticate(
-    session: AsyncSession, hashing: PasswordHashing, limits: LoginLimits, *, email: str, password: str, client: str
+    session: AsyncSession,
+    hashing: PasswordHashing,
+    limits: LoginLimits,
+    *,
+    email: str,
+    password: str,
+    client: LoginClient,
 ) -> User | None:
     """The user for these credentials, or None (unknown email and wrong password cost the same).
 
-    Raises TooManyFailures (account or client over its failure limit) or HashingBusy (no hashing slot).
+    Raises TooManyFailures (a counter this attempt meets is at its limit) or HashingBusy (no hashing slot).
+    A known device (client.device) may wait for a hashing slot ahead of unknown clients.
     """
     email = normalize_email(email)
-    hashing.refuse_if_busy()
-    account_has_failures = await login_limits.check(session, limits, email, client)
+    priority_for = login_limits.account_key(email) if client.device is not None else None
+    hashing.refuse_if_busy(priority_for)
+    attempt = await login_limits.check(session, limits, email, client)
     user = await get_user_by_email(session, email)
     if user is not None:
         session.expunge(user)  # keep its loaded fields through the rollback below
     await _release_connection(session)
     stored_hash = user.password_hash if user is not None else None
-    if not await hashing.run(verify_password, password, stored_hash):
-        await login_limits.record_failure(session, limits, email, client)
+    if not await hashing.run(verify_password, password, stored_hash, priority_for=priority_for):
+        await login_limits.record_failure(session, limits, attempt)
         return None
-    if account_has_failures:
-        await login_limits.clear_account(session, email)
+    if attempt.has_failures:
+        await login_limits.clear_after_success(session, attempt)
     return user

@@ -31,7 +31,7 @@ import json
 import logging
 import random
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -86,9 +86,12 @@ class BusEvent:
 class Subscription:
     """A bounded queue of events for one open stream; `None` from get() means the bus closed."""
 
-    def __init__(self, user_id: int, maxsize: int = SUBSCRIBER_QUEUE_SIZE, token_version: int = 0) -> None:
+    def __init__(
+        self, user_id: int, maxsize: int = SUBSCRIBER_QUEUE_SIZE, token_version: int = 0, address: str | None = None
+    ) -> None:
         self.user_id = user_id
         self.token_version = token_version
+        self.address = address  # the client's, for its share of the process's streams
         self._queue: asyncio.Queue[BusEvent | None] = asyncio.Queue(maxsize)
         self.closed = False
 
@@ -129,6 +132,7 @@ class TaskEventBus:
         queue_size: int = SUBSCRIBER_QUEUE_SIZE,
         max_streams_per_user: int = 10,
         max_streams_per_pod: int = 1000,
+        max_streams_per_ip: int = 100,
         on_revoked: Callable[[int, int | None], None] | None = None,
         on_connected: Callable[[], None] | None = None,
     ):
@@ -137,9 +141,11 @@ class TaskEventBus:
         self._queue_size = queue_size
         self.max_streams_per_user = max_streams_per_user
         self.max_streams_per_pod = max_streams_per_pod
+        self.max_streams_per_ip = max_streams_per_ip
         self._on_revoked = on_revoked
         self._on_connected = on_connected
         self._subscribers: dict[int, set[Subscription]] = defaultdict(set)
+        self._streams_per_address: Counter[str] = Counter()
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         self._closed = False
@@ -148,29 +154,38 @@ class TaskEventBus:
         self.connects = 0
 
     # ---- subscribers -----------------------------------------------------------------------
-    def check_capacity(self, user_id: int) -> None:
-        """Raise StreamLimitReached when one more stream for this user would exceed a cap."""
+    def check_capacity(self, user_id: int, address: str | None = None) -> None:
+        """Raise StreamLimitReached when one more stream for this user, or this client address, would exceed
+        a cap (per user, per address: one person's share, however many accounts they sign up; per process)."""
         if len(self._subscribers.get(user_id, ())) >= self.max_streams_per_user:
             raise StreamLimitReached(f"Too many open event streams for this user (limit {self.max_streams_per_user})")
+        if address is not None and self._streams_per_address[address] >= self.max_streams_per_ip:
+            raise StreamLimitReached(f"Too many open event streams from this address (limit {self.max_streams_per_ip})")
         if self.subscriber_count() >= self.max_streams_per_pod:
             raise StreamLimitReached(f"Too many open event streams on this server (limit {self.max_streams_per_pod})")
 
-    def subscribe(self, user_id: int, token_version: int = 0) -> Subscription:
+    def subscribe(self, user_id: int, token_version: int = 0, address: str | None = None) -> Subscription:
         """A new stream's queue; raises StreamLimitReached over a cap."""
-        subscription = Subscription(user_id, self._queue_size, token_version)
+        subscription = Subscription(user_id, self._queue_size, token_version, address)
         if self._streams_closed:
             subscription.close()  # draining: the stream sends its preamble and ends
         else:
-            self.check_capacity(user_id)
+            self.check_capacity(user_id, address)
             self._subscribers[user_id].add(subscription)
+            if address is not None:
+                self._streams_per_address[address] += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         subscribers = self._subscribers.get(subscription.user_id)
-        if subscribers is not None:
+        if subscribers is not None and subscription in subscribers:
             subscribers.discard(subscription)
             if not subscribers:
                 del self._subscribers[subscription.user_id]
+            if subscription.address is not None:
+                self._streams_per_address[subscription.address] -= 1
+                if self._streams_per_address[subscription.address] <= 0:
+                    del self._streams_per_address[subscription.address]
 
     def subscriber_count(self) -> int:
         return sum(len(subs) for subs in self._subscribers.values())
@@ -290,6 +305,7 @@ class TaskEventBus:
             for subscription in tuple(subscribers):
                 subscription.close()
         self._subscribers.clear()
+        self._streams_per_address.clear()
 
     async def stop(self) -> None:
         """Stop listening and end every open stream."""
@@ -331,6 +347,7 @@ async def task_event_bus(app: Any) -> AsyncIterator[TaskEventBus]:
         app.state.db.dsn,
         max_streams_per_user=settings.sse_max_streams_per_user,
         max_streams_per_pod=settings.sse_max_streams_per_pod,
+        max_streams_per_ip=settings.sse_max_streams_per_ip,
         on_revoked=versions.on_revoked,
         on_connected=versions.forget_all,
     )

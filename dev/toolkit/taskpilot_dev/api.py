@@ -123,6 +123,17 @@ class TaskApi:
         return self._expect(self.http.post("/api/chat", json=body), "chat", 200).json()
 
 
+def client_on(address: str, base_url: str, timeout: float = DEFAULT_TIMEOUT) -> httpx.Client:
+    """A client whose connections come from `address` (a loopback address: a distinct client to the server)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), base_url=base_url, timeout=timeout)
+
+
+def async_client_on(address: str, base_url: str, timeout: float = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(local_address=address), base_url=base_url, timeout=timeout
+    )
+
+
 def signup(base_url: str, prefix: str = "e2e") -> ApiUser:
     """A brand-new user with a unique address (for tests that need fresh, isolated accounts)."""
     with TaskApi(base_url) as api:

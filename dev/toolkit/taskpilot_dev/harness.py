@@ -63,8 +63,14 @@ def settings_env_vars(source: Path = SETTINGS_SOURCE) -> tuple[str, ...]:
 
 # Cleared from the inherited environment, so a developer's own settings never leak into a test server.
 BACKEND_ENV_VARS = settings_env_vars()
-FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY", "TRUST_PROXY_HEADERS")
+FRONTEND_ENV_VARS = ("BACKEND_URL", "CHATKIT_DOMAIN_KEY", "TRUSTED_PROXIES")
 STANDALONE_SERVER = FRONTEND_DIR / ".next" / "standalone" / "server.js"
+# Loaded before server.js, as the image does: records each request's socket peer for the /api proxy.
+PEER_ADDRESS_PRELOAD = STANDALONE_SERVER.parent / "peer-address.mjs"
+# The frontend on this host reaches the backend from 127.0.0.1, so backends believe the client address
+# it forwards (as the chart trusts its frontend pods). Tests that play a client bind another loopback
+# address (127.0.0.2 and up), whose forwarding headers a backend must then ignore.
+FRONTEND_PROXY_ADDRESS = "127.0.0.1"
 
 __all__ = [
     "BACKEND_ENV_VARS",
@@ -87,6 +93,10 @@ __all__ = [
     "start_backend",
     "start_frontend",
 ]
+
+
+def frontend_built() -> bool:
+    return STANDALONE_SERVER.exists() and PEER_ADDRESS_PRELOAD.exists()
 
 
 def backend_env(overrides: dict[str, str]) -> dict[str, str]:
@@ -217,6 +227,9 @@ def start_backend(
             "LOG_LEVEL": "INFO",
             "OPENAI_API_KEY": "",
             "PYTHONUNBUFFERED": "1",
+            "TRUSTED_PROXIES": f"{FRONTEND_PROXY_ADDRESS}/32",
+            # Tests and benchmarks sign up many users from this one host; tests of the limit set their own.
+            "SIGNUP_MAX_PER_IP": "100000",
         }
     )
     server_env.update(env or {})
@@ -231,6 +244,7 @@ def start_backend(
         "127.0.0.1",
         "--port",
         str(port),
+        "--no-proxy-headers",  # as the image: only the app believes forwarding headers (TRUSTED_PROXIES)
         *server_args,
     ]
     return _spawn("backend", port, argv, backend_dir, server_env, "/health", log_dir)
@@ -240,8 +254,10 @@ def start_frontend(
     backend_url: str, port: int | None = None, env: dict[str, str] | None = None, log_dir: Path | None = None
 ) -> ServerProcess:
     """The standalone Next.js build with only run-time configuration; returns once GET / answers."""
-    if not STANDALONE_SERVER.exists():
-        raise RuntimeError(f"{STANDALONE_SERVER} is missing: run `npm ci && npm run build` in frontend/ first")
+    if not frontend_built():
+        raise RuntimeError(
+            f"{STANDALONE_SERVER.parent} is incomplete: run `npm ci && npm run build` in frontend/ first"
+        )
     port = port or free_port()
     server_env = {key: value for key, value in os.environ.items() if key not in FRONTEND_ENV_VARS}
     server_env.update(
@@ -254,9 +270,8 @@ def start_frontend(
         }
     )
     server_env.update(env or {})
-    return _spawn(
-        "frontend", port, ["node", str(STANDALONE_SERVER)], STANDALONE_SERVER.parent, server_env, "/", log_dir
-    )
+    argv = ["node", "--import", str(PEER_ADDRESS_PRELOAD), str(STANDALONE_SERVER)]
+    return _spawn("frontend", port, argv, STANDALONE_SERVER.parent, server_env, "/", log_dir)
 
 
 @contextlib.contextmanager
@@ -331,7 +346,7 @@ def stack(backends: int = 1, frontend: bool = True, log_dir: Path | None = None)
         frontend_url, missing = None, ""
         if not frontend:
             missing = "the stack was started without a frontend"
-        elif STANDALONE_SERVER.exists():
+        elif frontend_built():
             frontend_url = exits.enter_context(frontend_server(backend_urls[0], log_dir=log_dir))
         else:
             missing = f"frontend not built ({STANDALONE_SERVER} missing): run `npm run build` in frontend/"

@@ -1,10 +1,12 @@
 """A login flood against one backend process, and what a signed-in user sees meanwhile.
 
 The flood runs in its own process (so the load generator does not steal the measuring loop's time):
-N keep-alive clients, each POSTing /api/auth/login with a wrong password for a different address
+N keep-alive clients, each from its own loopback source address (127.0.10.1 and up, so the server
+sees N distinct client addresses), each POSTing /api/auth/login with a wrong password for a new email
 every time (credential stuffing, so the per-account limit alone would not stop it). Meanwhile one
 signed-in user sends GET /api/tasks (50 tasks) every 50 ms and a prober GETs /health/ready every 250 ms.
-Used by dev/bench/login_flood_bench.py (the full figures) and backend/tests/test_login_flood.py.
+Used by dev/bench/login_flood_bench.py (the full figures) and backend/tests/test_login_flood.py; the
+flood process also serves the attacks through the frontend (taskpilot_dev.login_attacks).
 
 Scenarios:
   unbounded     the reference: hashing effectively unbounded, login limits effectively off
@@ -27,12 +29,13 @@ from contextlib import contextmanager
 
 from . import harness
 from .api import TaskApi, unique_email
-from .loadgen import Connection, build_request
+from .loadgen import Connection, build_request, loopback_addresses
 
 TARGET_P95_MS = 200.0
 USER_INTERVAL_SECONDS = 0.05
 READY_INTERVAL_SECONDS = 0.25
 NO_LIMIT = "1000000"
+FLOOD_FIRST_ADDRESS = "127.0.10.1"
 SCENARIOS: dict[str, dict[str, str]] = {
     "unbounded": {
         "PASSWORD_HASH_CONCURRENCY": "1000",
@@ -44,42 +47,65 @@ SCENARIOS: dict[str, dict[str, str]] = {
 }
 
 
-async def flood(port: int, clients: int, seconds: float) -> dict[int, int]:
+async def flood(
+    port: int, clients: int, seconds: float, sources: list[str], stop_after_failures: int | None = None
+) -> dict[int, int]:
+    """`clients` keep-alive loops sharing the `sources` addresses (one connection per address, used in turn);
+    ends after `seconds`, or once the flood got `stop_after_failures` answers of 401."""
     statuses: dict[int, int] = {}
     numbers = itertools.count()
     stop_at = time.perf_counter() + seconds
 
-    async def client() -> None:
-        connection = await Connection.open(port)
+    def done() -> bool:
+        return time.perf_counter() >= stop_at or (
+            stop_after_failures is not None and statuses.get(401, 0) >= stop_after_failures
+        )
+
+    async def client(own_sources: list[str]) -> None:
+        connections = [await Connection.open(port, source) for source in own_sources]
         try:
-            while time.perf_counter() < stop_at:
+            for connection in itertools.cycle(connections):
+                if done():
+                    return
                 body = json.dumps({"email": f"guess{next(numbers)}@example.com", "password": "wrong-guess-123"})
                 status = await connection.request(build_request("POST", "/api/auth/login", {}, body.encode()))
                 statuses[status] = statuses.get(status, 0) + 1
         finally:
-            connection.close()
+            for connection in connections:
+                connection.close()
 
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(sources[index::clients]) for index in range(min(clients, len(sources)))))
     return statuses
 
 
 @contextmanager
-def flood_process(port: int, clients: int, seconds: float) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "taskpilot_dev.login_flood",
-            "--port",
-            str(port),
-            "--clients",
-            str(clients),
-            "--seconds",
-            str(seconds),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def flood_process(
+    port: int,
+    clients: int,
+    seconds: float,
+    addresses: int | None = None,
+    first_address: str = FLOOD_FIRST_ADDRESS,
+    stop_after_failures: int | None = None,
+) -> Iterator[subprocess.Popen]:
+    """The flood in its own process; its stdout is one JSON line of status counts when it ends."""
+    argv = [
+        sys.executable,
+        "-m",
+        "taskpilot_dev.login_flood",
+        "--port",
+        str(port),
+        "--clients",
+        str(clients),
+        "--seconds",
+        str(seconds),
+        "--addresses",
+        str(addresses or clients),
+        "--first-address",
+        first_address,
+    ]
+    if stop_after_failures is not None:
+        argv += ["--stop-after-failures", str(stop_after_failures)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         yield process
     finally:
@@ -168,8 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--addresses", type=int, help="distinct source addresses (default: one per client)")
+    parser.add_argument("--first-address", default=FLOOD_FIRST_ADDRESS, help="first source address (127.0.0.0/8)")
+    parser.add_argument("--stop-after-failures", type=int, help="end once this many logins answered 401")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(flood(args.port, args.clients, args.seconds))))
+    sources = loopback_addresses(args.first_address, args.addresses or args.clients)
+    statuses = asyncio.run(flood(args.port, args.clients, args.seconds, sources, args.stop_after_failures))
+    print(json.dumps(statuses))
     return 0
 
 

@@ -5,6 +5,8 @@
  * are streamed in both directions (Server-Sent Events pass through unbuffered), and cookies travel both
  * ways, including every Set-Cookie header.
  */
+import type { BlockList } from "node:net";
+import { fromTrustedProxy, setClientAddress, trustedProxiesFromEnv } from "@/lib/clientAddress";
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1), ones fetch computes itself, and forwarding headers a client could
@@ -90,28 +92,20 @@ export function upstreamUrl(requestUrl: string, backendUrl: string, segments?: r
   return `${backendUrl.replace(/\/+$/, "")}${path}${new URL(requestUrl).search}`;
 }
 
-/**
- * TRUST_PROXY_HEADERS=true: a proxy in front of this server (a TLS-terminating ingress) sets, and
- * overwrites, X-Forwarded-Proto/-Host, and is the only way to reach it.
- */
-export function trustProxyHeadersFromEnv(env: Record<string, string | undefined> = process.env): boolean {
-  return env.TRUST_PROXY_HEADERS?.trim().toLowerCase() === "true";
-}
-
 function firstValue(header: string | null): string | undefined {
   return header?.split(",")[0]?.trim() || undefined;
 }
 
 /**
  * Scheme and host the browser used, for the backend's cookie `Secure` flag and its CSRF origin check.
- * Without a trusted proxy in front, a client's X-Forwarded-Proto/-Host are ignored (Next.js itself
- * builds request.url's scheme from X-Forwarded-Proto, so that is not used either): this server speaks
- * plain http, and the host is the Host header the browser sent (request.url may name another spelling
- * of this server, like localhost).
+ * X-Forwarded-Proto/-Host are believed only from a trusted proxy (the socket peer is in TRUSTED_PROXIES,
+ * like X-Forwarded-For); a client's are ignored (Next.js itself builds request.url's scheme from
+ * X-Forwarded-Proto, so that is not used either): this server speaks plain http, and the host is the
+ * Host header the browser sent (request.url may name another spelling of this server, like localhost).
  */
-export function forwardedOrigin(request: Request, trustProxyHeaders: boolean): { proto: string; host: string } {
+export function forwardedOrigin(request: Request, fromTrustedProxy: boolean): { proto: string; host: string } {
   const host = request.headers.get("host") ?? new URL(request.url).host;
-  if (!trustProxyHeaders) return { proto: "http", host };
+  if (!fromTrustedProxy) return { proto: "http", host };
   const proto = firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase();
   return {
     proto: proto === "https" || proto === "http" ? proto : "http",
@@ -119,15 +113,16 @@ export function forwardedOrigin(request: Request, trustProxyHeaders: boolean): {
   };
 }
 
-function forwardedRequestHeaders(request: Request, trustProxyHeaders: boolean): Headers {
+function forwardedRequestHeaders(request: Request, trustedProxies: BlockList): Headers {
   const headers = new Headers();
   request.headers.forEach((value, name) => {
     const lower = name.toLowerCase();
     if (!REQUEST_HEADERS_NOT_FORWARDED.has(lower) && !lower.startsWith("x-forwarded-")) headers.set(name, value);
   });
-  const { proto, host } = forwardedOrigin(request, trustProxyHeaders);
+  const { proto, host } = forwardedOrigin(request, fromTrustedProxy(request.headers, trustedProxies));
   headers.set("x-forwarded-host", host);
   headers.set("x-forwarded-proto", proto);
+  setClientAddress(headers, request.headers, trustedProxies);
   return headers;
 }
 
@@ -164,14 +159,14 @@ export async function proxyRequest(
   backendUrl: string,
   fetchImpl: typeof fetch = fetch,
   segments?: readonly string[],
-  trustProxyHeaders: boolean = trustProxyHeadersFromEnv(),
+  trustedProxies: BlockList = trustedProxiesFromEnv(),
 ): Promise<Response> {
   const target = upstreamUrl(request.url, backendUrl, segments);
   if (target === null) return invalidPath();
   const hasBody = !METHODS_WITHOUT_BODY.has(request.method.toUpperCase()) && request.body !== null;
   const init: RequestInit & { duplex?: "half" } = {
     method: request.method,
-    headers: forwardedRequestHeaders(request, trustProxyHeaders),
+    headers: forwardedRequestHeaders(request, trustedProxies),
     body: hasBody ? request.body : undefined,
     redirect: "manual",
     signal: request.signal, // the browser going away (closed EventSource) closes the upstream stream too
