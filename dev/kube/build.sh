@@ -4,7 +4,7 @@
 #   dev/kube/build.sh            build what is missing, print the bin directory
 #   dev/kube/build.sh --print    print the bin directory without building
 #
-# Versions come from dev/kube/components.env. Builds land in $KUBE_CACHE (default
+# Versions come from dev/kube/components.conf. Builds land in $KUBE_CACHE (default
 # ~/.cache/taskpilot/kube), one directory per component and version, so a changed pin rebuilds
 # only that part and a second run costs nothing. No upstream source is kept in the repository:
 # Kubernetes, etcd and Tilt replace their own modules with local paths in their go.mod, so each is
@@ -12,8 +12,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=dev/kube/components.env
-source "$HERE/components.env"
+# shellcheck source=dev/kube/components.conf
+source "$HERE/components.conf"
 KUBE_CACHE=${KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/taskpilot/kube}
 BIN="$KUBE_CACHE/bin"
 if [ "${1:-}" = --print ]; then echo "$BIN"; exit 0; fi

@@ -1,10 +1,10 @@
-"""The pinned component versions, read from dev/kube/components.env (the one manifest)."""
+"""The pinned component versions, read from dev/kube/components.conf (the one manifest)."""
 
 from __future__ import annotations
 
 from ..paths import REPO_ROOT
 
-MANIFEST = REPO_ROOT / "dev" / "kube" / "components.env"
+MANIFEST = REPO_ROOT / "dev" / "kube" / "components.conf"
 
 
 def versions() -> dict[str, str]:
