@@ -10,6 +10,7 @@ import shutil
 import ssl
 import subprocess
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -117,45 +118,43 @@ def _apiserver(layout: Layout) -> Component:
     return Component("kube-apiserver", argv, lambda: _answers(url, pki / "ca.crt"), timeout=120)
 
 
-def _controller_manager(layout: Layout) -> Component:
-    pki, kubeconfig = layout.pki, layout.component_kubeconfig("kube-controller-manager")
+def _control_loop(layout: Layout, name: str, extra_args: list[str]) -> Component:
+    """kube-controller-manager and kube-scheduler: same kubeconfig, bind and health shape."""
+    kubeconfig = layout.component_kubeconfig(name)
     argv = [
         str(layout.bin / "kube"),
-        "kube-controller-manager",
+        name,
         f"--kubeconfig={kubeconfig}",
         f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1",
-        f"--secure-port={PORTS['kube-controller-manager']}",
-        f"--root-ca-file={pki / 'ca.crt'}",
-        f"--service-account-private-key-file={pki / 'service-account.key'}",
-        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-        f"--cluster-signing-key-file={pki / 'ca.key'}",
-        "--use-service-account-credentials=true",
+        f"--secure-port={PORTS[name]}",
+        *extra_args,
         "--leader-elect=false",
         "--profiling=false",
         "--v=1",
     ]
-    url = f"https://127.0.0.1:{PORTS['kube-controller-manager']}/healthz"
-    return Component("kube-controller-manager", argv, lambda: _answers(url, verify=False))
+    url = f"https://127.0.0.1:{PORTS[name]}/healthz"
+    return Component(name, argv, lambda: _answers(url, verify=False))
+
+
+def _controller_manager(layout: Layout) -> Component:
+    pki = layout.pki
+    return _control_loop(
+        layout,
+        "kube-controller-manager",
+        [
+            f"--root-ca-file={pki / 'ca.crt'}",
+            f"--service-account-private-key-file={pki / 'service-account.key'}",
+            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+            f"--cluster-signing-key-file={pki / 'ca.key'}",
+            "--use-service-account-credentials=true",
+        ],
+    )
 
 
 def _scheduler(layout: Layout) -> Component:
-    kubeconfig = layout.component_kubeconfig("kube-scheduler")
-    argv = [
-        str(layout.bin / "kube"),
-        "kube-scheduler",
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={PORTS['kube-scheduler']}",
-        "--leader-elect=false",
-        "--profiling=false",
-        "--v=1",
-    ]
-    url = f"https://127.0.0.1:{PORTS['kube-scheduler']}/healthz"
-    return Component("kube-scheduler", argv, lambda: _answers(url, verify=False))
+    return _control_loop(layout, "kube-scheduler", [])
 
 
 def _cni_config(layout: Layout) -> Path:
@@ -316,31 +315,24 @@ def _provisioner(layout: Layout) -> Component:
     return Component("hostpath-provisioner", argv, lambda: True)
 
 
+# In start order. Each builder writes its config files, so `status` and `down` use the names alone.
+_BUILDERS: dict[str, Callable[[Layout, str], Component]] = {
+    "registry": lambda layout, _version: _registry(layout),
+    "etcd": lambda layout, _version: _etcd(layout),
+    "kube-apiserver": lambda layout, _version: _apiserver(layout),
+    "kube-controller-manager": lambda layout, _version: _controller_manager(layout),
+    "kube-scheduler": lambda layout, _version: _scheduler(layout),
+    "containerd": _containerd,
+    "kubelet": lambda layout, _version: _kubelet(layout),
+    "kube-proxy": lambda layout, _version: _kube_proxy(layout),
+    "hostpath-provisioner": lambda layout, _version: _provisioner(layout),
+}
+COMPONENT_NAMES = list(_BUILDERS)
+
+
 def all_components(layout: Layout, kubernetes_version: str) -> list[Component]:
-    return [
-        _registry(layout),
-        _etcd(layout),
-        _apiserver(layout),
-        _controller_manager(layout),
-        _scheduler(layout),
-        _containerd(layout, kubernetes_version),
-        _kubelet(layout),
-        _kube_proxy(layout),
-        _provisioner(layout),
-    ]
+    return [build(layout, kubernetes_version) for build in _BUILDERS.values()]
 
-
-COMPONENT_NAMES = [
-    "registry",
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "containerd",
-    "kubelet",
-    "kube-proxy",
-    "hostpath-provisioner",
-]
 
 REQUIRED_HOST_TOOLS = {
     "openssl": "apt-get install openssl",
@@ -355,8 +347,12 @@ REQUIRED_HOST_TOOLS = {
 
 
 def missing_host_tools() -> list[str]:
-    return [
+    missing = [
         f"{tool}: {hint}"
         for tool, hint in REQUIRED_HOST_TOOLS.items()
         if not (Path(tool).exists() if tool.startswith("/") else shutil.which(tool))
     ]
+    # Images are built and pushed with Docker during `up`: a stopped engine would fail halfway.
+    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        missing.append("docker: installed, but no engine answers: start it (`dockerd &` or `systemctl start docker`)")
+    return missing
