@@ -19,7 +19,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,7 @@ import pytest
 
 from taskpilot_dev import api, harness
 from taskpilot_dev.cluster import ClusterApi, PortForward
-from taskpilot_dev.paths import CHART_DIR
+from taskpilot_dev.paths import CHART_DIR, REPO_ROOT
 
 E2E_REPORT: list[str] = []  # lines printed in the terminal summary (load counts, spread, scaling method)
 NAMESPACE = os.environ.get("E2E_NAMESPACE", "taskpilot")
@@ -177,6 +180,24 @@ class TiltRun:
     def env(self) -> dict[str, str]:
         # its own API port, also for the `tilt get` calls of the Tiltfile's resources (cold-start)
         return dict(os.environ, TILT_PORT=self.port)
+
+    @contextlib.contextmanager
+    def up(self, log: Path, *tiltfile_args: str) -> Iterator[subprocess.Popen[bytes]]:
+        """`tilt up --stream` logging to `log`; stopped like Ctrl-C on exit, so the stack stays up."""
+        extra = ["--", *tiltfile_args] if tiltfile_args else []
+        with open(log, "a") as out:
+            process = subprocess.Popen(
+                [self.binary, "up", "--context", self.context, "--stream", *extra],
+                cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ CI runs it as its own step, before anything else holds the 3000/8000 forwards Ti
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import uuid
 
@@ -71,22 +70,8 @@ def test_tilt_down_and_up_keep_the_tasks(cluster, tilt, tmp_path, report):
     )
     assert cluster.pvc_uid(CLAIM) == claim_before, "tilt down must keep the database volume"
 
-    with open(log, "a") as out:
-        up = subprocess.Popen(
-            [tilt.binary, "up", "--context", tilt.context, "--stream"],
-            cwd=REPO_ROOT,
-            env=tilt.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with tilt.up(log):
         wait_stack_deployed(cluster)
         assert marker in marker_tasks(cluster, user)
-    finally:
-        up.send_signal(signal.SIGINT)  # like Ctrl-C: Tilt stops, the stack stays up
-        try:
-            up.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            up.kill()
     assert cluster.pvc_uid(CLAIM) == claim_before, "tilt up must reuse the kept claim"
     report(f"tilt down + tilt up: marker task kept on the same claim {CLAIM} ({claim_before[:8]})")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 import socket
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -18,7 +16,6 @@ import pytest
 from kubernetes import client, config
 
 from taskpilot_dev import api
-from taskpilot_dev.paths import REPO_ROOT
 from taskpilot_dev.rollouts import wait_for, wait_stack_deployed
 
 pytestmark = [pytest.mark.cluster, pytest.mark.tilt_cycle]
@@ -34,25 +31,13 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def debug_session(cluster, tilt, tmp_path_factory):
-    log = tmp_path_factory.mktemp("tilt") / "tilt-debug.log"
-    with open(log, "a") as out:
-        up = subprocess.Popen(
-            [tilt.binary, "up", "--context", tilt.context, "--stream", "--", "--debug"],
-            cwd=REPO_ROOT, env=tilt.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with tilt.up(tmp_path_factory.mktemp("tilt") / "tilt-debug.log", "--debug"):
         wait_stack_deployed(cluster)
         wait_for(
             lambda: _answers(f"{BACKEND}/health") and _answers(f"{FRONTEND}/"),
             timeout=600, interval=2, what="Tilt's forwards to the debug stack",
         )  # fmt: skip
         yield tilt
-    finally:
-        up.send_signal(signal.SIGINT)  # like Ctrl-C: Tilt stops, the stack stays up
-        try:
-            up.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            up.kill()
 
 
 def dap_request(port: int, command: str, arguments: dict, timeout: float = 30) -> dict:
