@@ -54,7 +54,8 @@ def document() -> dict:
 def test_every_interface_matches_its_schema(document):
     schemas = document["components"]["schemas"]
     declared = interfaces()
-    assert {"User", "Task", "TaskChanges", "ChatReply", "ChatAction", "ApiErrorBody", "ValidationIssue"} <= set(declared)
+    expected_interfaces = {"User", "Task", "TaskChanges", "ChatReply", "ChatAction", "ApiErrorBody", "ValidationIssue"}
+    assert expected_interfaces <= set(declared)
     schema_to_interface = {schema: name for name, (schema, _) in declared.items()}
     for name, (schema_name, fields) in declared.items():
         schema = schemas[schema_name]
