@@ -1,7 +1,8 @@
-"""The frontend's API types (frontend/src/lib/types.ts) match the OpenAPI document, field for field.
+"""The frontend's API types and limits (frontend/src/lib/types.ts) match the OpenAPI document.
 
 Each interface names its schema in a `/** SchemaName */` comment; every field's TypeScript type must be
 what the schema says (nullable -> `| null`, not required -> `?`, arrays, references by interface name).
+The numeric constants there (field lengths, list page size) must be the document's limits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app.main import create_app
 TYPES_FILE = Path(__file__).resolve().parents[2] / "frontend" / "src" / "lib" / "types.ts"
 INTERFACE = re.compile(r"/\*\*\s*(\w+)[^*]*\*/\s*export interface (\w+) \{([^}]*)\}", re.S)
 FIELD = re.compile(r"^\s*(\w+)(\?)?: (.+);\s*$", re.M)
+CONSTANT = re.compile(r"^export const (\w+) = (\d+);$", re.M)
 
 
 def interfaces() -> dict[str, tuple[str, dict[str, str]]]:
@@ -52,7 +54,8 @@ def document() -> dict:
 def test_every_interface_matches_its_schema(document):
     schemas = document["components"]["schemas"]
     declared = interfaces()
-    assert {"User", "Task", "ChatReply", "ChatAction", "ApiErrorBody", "ValidationIssue"} <= set(declared)
+    expected_interfaces = {"User", "Task", "TaskChanges", "ChatReply", "ChatAction", "ApiErrorBody", "ValidationIssue"}
+    assert expected_interfaces <= set(declared)
     schema_to_interface = {schema: name for name, (schema, _) in declared.items()}
     for name, (schema_name, fields) in declared.items():
         schema = schemas[schema_name]
@@ -75,6 +78,9 @@ def test_the_documented_responses_use_these_types(document):
     assert body_schema("/api/tasks", "post", "201") == {"$ref": "#/components/schemas/TaskRead"}
     assert body_schema("/api/tasks", "get", "200")["items"] == {"$ref": "#/components/schemas/TaskRead"}
     assert body_schema("/api/chat", "post", "200") == {"$ref": "#/components/schemas/ChatResponse"}
+    assert paths["/api/tasks/{task_id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TaskUpdate"
+    }
     for path, item in paths.items():
         for method, operation in item.items():
             for status in operation["responses"]:
@@ -82,3 +88,22 @@ def test_the_documented_responses_use_these_types(document):
                     assert body_schema(path, method, status) == {"$ref": "#/components/schemas/ErrorResponse"}, (
                         f"{method.upper()} {path} {status} is not the one error shape"
                     )
+
+
+def string_max_length(schema: dict) -> int:
+    """maxLength of a string field, nullable (anyOf string | null) or not."""
+    strings = [member for member in schema.get("anyOf", [schema]) if member.get("type") == "string"]
+    assert len(strings) == 1, schema
+    return strings[0]["maxLength"]
+
+
+def test_the_limits_match_the_document(document):
+    constants = {name: int(value) for name, value in CONSTANT.findall(TYPES_FILE.read_text())}
+    assert set(constants) == {"TITLE_MAX_LENGTH", "DESCRIPTION_MAX_LENGTH", "TASK_LIST_LIMIT"}
+    schemas = document["components"]["schemas"]
+    for schema in ("TaskCreate", "TaskUpdate"):
+        fields = schemas[schema]["properties"]
+        assert string_max_length(fields["title"]) == constants["TITLE_MAX_LENGTH"], schema
+        assert string_max_length(fields["description"]) == constants["DESCRIPTION_MAX_LENGTH"], schema
+    (limit,) = [p for p in document["paths"]["/api/tasks"]["get"]["parameters"] if p["name"] == "limit"]
+    assert limit["schema"]["maximum"] == constants["TASK_LIST_LIMIT"]

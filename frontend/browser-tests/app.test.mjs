@@ -38,6 +38,16 @@ async function withScreenshots(name, pages, body) {
   }
 }
 
+/** A new user, signed up from a context of its own (the caller's pages stay anonymous). */
+async function signUpElsewhere() {
+  const context = await newLocalContext(browser);
+  try {
+    return await signUpThroughApi(context);
+  } finally {
+    await context.close();
+  }
+}
+
 async function signUpThroughApi(context, email = uniqueEmail("api")) {
   const response = await context.request.post(`${stack.frontendUrl}/api/auth/signup`, {
     data: { email, password: PASSWORD },
@@ -80,6 +90,21 @@ async function showFilter(page, label) {
   await page.getByRole("group", { name: "Show tasks" }).getByRole("button", { name: label, exact: true }).click();
   await page.locator(`.filters button[aria-pressed="true"]`, { hasText: label }).waitFor();
   await page.locator('[aria-busy="false"][aria-live="polite"]').waitFor();
+}
+
+/** Counts the page's requests to /api/auth/me. */
+function countMeRequests(page) {
+  const seen = { count: 0 };
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname === "/api/auth/me") seen.count += 1;
+  });
+  return seen;
+}
+
+async function logInThroughUi(page, email, password = PASSWORD) {
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
 }
 
 async function waitUntilLive(page) {
@@ -162,6 +187,42 @@ describe("TaskPilot in a real browser", () => {
       await page.reload();
       await page.getByText("No tasks yet").waitFor();
       assert.deepEqual(cspViolations, []);
+    });
+    await context.close();
+  });
+
+  test("an anonymous visitor gets the login form in the first HTML, without asking /api/auth/me", async () => {
+    const html = await (await fetch(`${stack.frontendUrl}/`)).text();
+    assert.match(html, /<form[^>]*>.*id="auth-email"/s, "the login form is server-rendered");
+    assert.doesNotMatch(html, /Loading TaskPilot/);
+    const context = await newLocalContext(browser);
+    const page = await context.newPage();
+    const me = countMeRequests(page);
+    await withScreenshots("anonymous first paint", () => [page], async () => {
+      await page.goto(`${stack.frontendUrl}/`);
+      await page.getByRole("heading", { name: "Log in" }).waitFor();
+      await page.getByRole("button", { name: "Log in" }).and(page.locator(":enabled")).waitFor(); // hydrated
+      await page.waitForLoadState("networkidle");
+      assert.equal(me.count, 0, "no /api/auth/me round trip before the form");
+      const email = await signUpElsewhere();
+      await logInThroughUi(page, email);
+      await page.getByRole("heading", { name: "Your tasks" }).waitFor();
+    });
+    await context.close();
+  });
+
+  test("before the page's scripts run, the server-rendered login form cannot be submitted", async () => {
+    const context = await newLocalContext(browser, { javaScriptEnabled: false });
+    const page = await context.newPage();
+    await withScreenshots("login before hydration", () => [page], async () => {
+      await page.goto(`${stack.frontendUrl}/`);
+      await page.getByLabel("Email").fill("early@example.com");
+      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+      assert.equal(await page.getByRole("button", { name: "Log in" }).isDisabled(), true);
+      await page.getByLabel("Password", { exact: true }).press("Enter");
+      // A native submit would be a GET to /?email=…&password=…: the password in the address bar and logs.
+      const navigated = await page.waitForURL(/password=/, { timeout: 1000 }).then(() => true, () => false);
+      assert.equal(navigated, false, `the form was submitted natively: ${page.url()}`);
     });
     await context.close();
   });
@@ -298,27 +359,43 @@ describe("TaskPilot in a real browser", () => {
     }
   });
 
-  test("GET / answers while the backend is down; the page retries until it is back", async () => {
+  test("with the backend down: GET / answers, a login says service unavailable, a session waits and retries", async () => {
     const backendPort = await freePort();
     const frontend = await startFrontend(`http://127.0.0.1:${backendPort}`, { logDir: RESULTS_DIR });
-    const context = await newLocalContext(browser);
-    const page = await context.newPage();
+    const email = await signUpElsewhere(); // in the database the backend will use
+    const anonymous = await newLocalContext(browser);
+    const withSession = await newLocalContext(browser);
+    await withSession.addCookies([{ name: "taskpilot_session", value: "expired-token", url: frontend.url }]);
+    const loginPage = await anonymous.newPage();
+    const sessionPage = await withSession.newPage();
     let backend;
     try {
-      await withScreenshots("backend down", () => [page], async () => {
+      await withScreenshots("backend down", () => [loginPage, sessionPage], async () => {
         const response = await fetch(`${frontend.url}/`);
         assert.equal(response.status, 200);
         const proxied = await fetch(`${frontend.url}/api/tasks`);
         assert.equal(proxied.status, 502);
         assert.match((await proxied.json()).detail, /unavailable/i);
 
-        await page.goto(`${frontend.url}/`);
-        await page.getByRole("heading", { name: /service unavailable, retrying/i }).waitFor();
+        // No cookie: the form at once; the failed login says the service is unavailable, not "wrong password".
+        await loginPage.goto(`${frontend.url}/`);
+        await logInThroughUi(loginPage, email);
+        const alert = loginPage.locator("#auth-error");
+        await alert.filter({ hasText: /service unavailable/i }).waitFor();
+        assert.doesNotMatch(await alert.innerText(), /incorrect/i);
+
+        // A session cookie the server could not check: the page waits for the backend and retries.
+        await sessionPage.goto(`${frontend.url}/`);
+        await sessionPage.getByRole("heading", { name: /service unavailable, retrying/i }).waitFor();
+
         backend = await startBackend(stack.databaseUrl, { logDir: RESULTS_DIR, port: backendPort });
-        await page.getByRole("heading", { name: "Log in" }).waitFor({ timeout: 15_000 });
+        await sessionPage.getByRole("heading", { name: "Log in" }).waitFor({ timeout: 15_000 });
+        await loginPage.getByRole("button", { name: "Log in" }).click(); // what was typed is still there
+        await loginPage.getByRole("heading", { name: "Your tasks" }).waitFor();
       });
     } finally {
-      await context.close();
+      await anonymous.close();
+      await withSession.close();
       await frontend.stop();
       await backend?.stop();
     }

@@ -7,10 +7,12 @@ import { loadInitialSession } from "@/lib/initialSession";
 // A stand-in backend on 127.0.0.1 whose answer depends on the session token it is sent.
 let server: Server;
 let backendUrl: string;
+let requestsSeen = 0;
 const user = { id: 1, email: "a@example.com", name: null, created_at: "2026-01-01T00:00:00Z" };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    requestsSeen += 1;
     const token = /taskpilot_session=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
     if (token === "slow") return void setTimeout(() => res.end("{}"), 3000);
     if (token !== "good") {
@@ -30,8 +32,11 @@ afterAll(async () => {
 });
 
 describe("loadInitialSession", () => {
-  it("leaves it to the client when there is no cookie (never calls the backend)", async () => {
-    expect(await loadInitialSession("http://127.0.0.1:1", undefined)).toEqual({ state: "unknown" });
+  it("says anonymous without a cookie, and never calls the backend", async () => {
+    const before = requestsSeen;
+    expect(await loadInitialSession(backendUrl, undefined)).toEqual({ state: "anonymous" });
+    expect(await loadInitialSession(backendUrl, "")).toEqual({ state: "anonymous" });
+    expect(requestsSeen).toBe(before);
   });
 
   it("returns the user and tasks for a valid session", async () => {

@@ -1,40 +1,55 @@
 "use client";
 
-import { useEffect, useRef, useState, type FormEvent } from "react";
-import { api } from "@/lib/api";
+import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
+import { api, ApiError } from "@/lib/api";
+import { errorMessage } from "@/lib/errorMessage";
 import type { User } from "@/lib/types";
+import { useAsyncAction } from "./useAsyncAction";
 
 type Mode = "login" | "signup";
 
+/** The page asked nobody before showing this form, so a backend that is down shows up only here. */
+function describeAuthError(error: unknown): string {
+  if (error instanceof ApiError && error.serviceUnavailable) {
+    return "Service unavailable: TaskPilot cannot reach its server right now. Please try again in a moment.";
+  }
+  return errorMessage(error);
+}
+
+const subscribeToNothing = () => () => {};
+
+/** False in the server's HTML and while React hydrates it, true once React handles the page's events. */
+function useHydrated(): boolean {
+  return useSyncExternalStore(subscribeToNothing, () => true, () => false);
+}
+
 export function AuthScreen({ onSignedIn }: { onSignedIn: (user: User) => void }) {
   const [mode, setMode] = useState<Mode>("login");
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const auth = useAsyncAction(describeAuthError);
+  const hydrated = useHydrated();
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
     headingRef.current?.focus();
   }, [mode]);
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
+  // The form arrives in the server's HTML: its fields are uncontrolled, and read on submit, so nothing
+  // typed before hydration is lost.
+  function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const result = mode === "signup" ? await api.signup(email, password, name.trim() || undefined) : await api.login(email, password);
+    const fields = new FormData(event.currentTarget);
+    const email = String(fields.get("email") ?? "");
+    const password = String(fields.get("password") ?? "");
+    const name = String(fields.get("name") ?? "").trim();
+    void auth.run(async () => {
+      const result = mode === "signup" ? await api.signup(email, password, name || undefined) : await api.login(email, password);
       onSignedIn(result.user);
-    } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
-      setBusy(false);
-    }
+    });
   }
 
   function switchTo(next: Mode) {
     setMode(next);
-    setError(null);
+    auth.setError(null);
   }
 
   const signup = mode === "signup";
@@ -45,23 +60,15 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (user: User) => void })
         <h1 ref={headingRef} tabIndex={-1}>
           {signup ? "Create your account" : "Log in"}
         </h1>
-        <form onSubmit={submit} aria-describedby={error ? "auth-error" : undefined}>
+        <form onSubmit={submit} aria-describedby={auth.error ? "auth-error" : undefined}>
           {signup && (
             <>
               <label htmlFor="auth-name">Name (optional)</label>
-              <input id="auth-name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+              <input id="auth-name" name="name" autoComplete="name" />
             </>
           )}
           <label htmlFor="auth-email">Email</label>
-          <input
-            id="auth-email"
-            name="email"
-            type="email"
-            autoComplete="email"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-          />
+          <input id="auth-email" name="email" type="email" autoComplete="email" required />
           <label htmlFor="auth-password">Password</label>
           <input
             id="auth-password"
@@ -71,21 +78,21 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (user: User) => void })
             required
             minLength={signup ? 8 : undefined}
             aria-describedby={signup ? "auth-password-hint" : undefined}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
           />
           {signup && (
             <p id="auth-password-hint" className="muted">
               At least 8 characters.
             </p>
           )}
-          {error && (
+          {auth.error && (
             <p id="auth-error" className="error" role="alert">
-              {error}
+              {auth.error}
             </p>
           )}
-          <button className="button primary" type="submit" disabled={busy}>
-            {busy ? (signup ? "Creating account…" : "Logging in…") : signup ? "Sign up" : "Log in"}
+          {/* Disabled until hydrated: before that, a click would submit the form natively (a GET with the
+              password in the URL). */}
+          <button className="button primary" type="submit" disabled={auth.pending || !hydrated}>
+            {auth.pending ? (signup ? "Creating account…" : "Logging in…") : signup ? "Sign up" : "Log in"}
           </button>
         </form>
         <p className="muted">

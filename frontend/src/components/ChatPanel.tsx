@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { api } from "@/lib/api";
+import { errorMessage } from "@/lib/errorMessage";
 import type { ChatAction } from "@/lib/types";
 
 interface ChatMessage {
@@ -58,7 +59,7 @@ export function ChatPanel({ onTasksChanged }: { onTasksChanged: () => void }) {
       push({ role: "assistant", text: reply.reply, actions: reply.actions });
       if (reply.actions.length > 0) onTasksChanged();
     } catch (error) {
-      push({ role: "error", text: `The assistant could not answer: ${error instanceof Error ? error.message : String(error)}` });
+      push({ role: "error", text: `The assistant could not answer: ${errorMessage(error)}` });
     } finally {
       setSending(false);
     }

@@ -2,25 +2,20 @@
 
 import { useState, type FormEvent } from "react";
 import { api } from "@/lib/api";
+import { useAsyncAction } from "./useAsyncAction";
 
 /** "Delete account": asks for the password, then deletes the account with everything in it. */
 export function DeleteAccount({ onDeleted }: { onDeleted: () => void }) {
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
-  const [deleting, setDeleting] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const deletion = useAsyncAction();
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setDeleting(true);
-    setError(null);
-    try {
+    void deletion.run(async () => {
       await api.deleteAccount(password);
       onDeleted();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
-      setDeleting(false);
-    }
+    });
   }
 
   if (!open) {
@@ -41,15 +36,15 @@ export function DeleteAccount({ onDeleted }: { onDeleted: () => void }) {
         value={password}
         onChange={(e) => setPassword(e.target.value)}
       />
-      <button className="button danger" type="submit" disabled={deleting}>
-        {deleting ? "Deleting…" : "Delete my account"}
+      <button className="button danger" type="submit" disabled={deletion.pending}>
+        {deletion.pending ? "Deleting…" : "Delete my account"}
       </button>
-      <button className="button" type="button" onClick={() => setOpen(false)} disabled={deleting}>
+      <button className="button" type="button" onClick={() => setOpen(false)} disabled={deletion.pending}>
         Cancel
       </button>
-      {error && (
+      {deletion.error && (
         <p className="error" role="alert">
-          {error}
+          {deletion.error}
         </p>
       )}
     </form>

@@ -1,8 +1,9 @@
 "use client";
 
 import { useRef, useState, type FormEvent } from "react";
-import type { TaskFilter } from "@/lib/types";
+import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type TaskFilter } from "@/lib/types";
 import { TaskItem } from "./TaskItem";
+import { useAsyncAction } from "./useAsyncAction";
 import type { useTaskBoard } from "./useTaskBoard";
 
 const FILTERS: { value: TaskFilter; label: string }[] = [
@@ -20,29 +21,22 @@ const EMPTY_TEXT: Record<TaskFilter, string> = {
 export function TaskBoard({ board }: { board: ReturnType<typeof useTaskBoard> }) {
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
-  const [creating, setCreating] = useState(false);
-  const [createError, setCreateError] = useState<string | null>(null);
+  const creation = useAsyncAction();
   const titleRef = useRef<HTMLInputElement>(null);
 
-  async function create(event: FormEvent<HTMLFormElement>) {
+  function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (!title.trim()) {
-      setCreateError("Please enter a title.");
+      creation.setError("Please enter a title.");
       titleRef.current?.focus();
       return;
     }
-    setCreating(true);
-    setCreateError(null);
-    try {
+    void creation.run(async () => {
       await board.createTask(title.trim(), description.trim() || undefined);
       setTitle("");
       setDescription("");
       titleRef.current?.focus();
-    } catch (error) {
-      setCreateError(error instanceof Error ? error.message : String(error));
-    } finally {
-      setCreating(false);
-    }
+    });
   }
 
   return (
@@ -53,29 +47,29 @@ export function TaskBoard({ board }: { board: ReturnType<typeof useTaskBoard> })
         <input
           id="new-task-title"
           ref={titleRef}
-          maxLength={200}
+          maxLength={TITLE_MAX_LENGTH}
           value={title}
           onChange={(e) => setTitle(e.target.value)}
           placeholder="What needs doing?"
-          aria-invalid={createError ? true : undefined}
-          aria-describedby={createError ? "new-task-error" : undefined}
+          aria-invalid={creation.error ? true : undefined}
+          aria-describedby={creation.error ? "new-task-error" : undefined}
         />
         <label htmlFor="new-task-description">Description (optional)</label>
         <textarea
           id="new-task-description"
-          maxLength={2000}
+          maxLength={DESCRIPTION_MAX_LENGTH}
           rows={2}
           value={description}
           onChange={(e) => setDescription(e.target.value)}
         />
-        {createError && (
+        {creation.error && (
           <p id="new-task-error" className="error" role="alert">
-            {createError}
+            {creation.error}
           </p>
         )}
         <div className="actions">
-          <button className="button primary" type="submit" disabled={creating}>
-            {creating ? "Adding…" : "Add task"}
+          <button className="button primary" type="submit" disabled={creation.pending}>
+            {creation.pending ? "Adding…" : "Add task"}
           </button>
         </div>
       </form>

@@ -1,9 +1,8 @@
 "use client";
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import type { Task } from "@/lib/types";
-
-type Changes = Partial<Pick<Task, "title" | "description" | "completed">>;
+import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, type Task, type TaskChanges } from "@/lib/types";
+import { useAsyncAction } from "./useAsyncAction";
 
 export function TaskItem({
   task,
@@ -11,14 +10,13 @@ export function TaskItem({
   onDelete,
 }: {
   task: Task;
-  onUpdate: (id: number, changes: Changes) => Promise<void>;
+  onUpdate: (id: number, changes: TaskChanges) => Promise<void>;
   onDelete: (id: number) => Promise<void>;
 }) {
   const [mode, setMode] = useState<"view" | "edit" | "confirm-delete">("view");
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { pending: busy, error, setError, run } = useAsyncAction();
   // The checkbox flips at once; it falls back to the server's value when the request fails.
   const [pendingCompleted, setPendingCompleted] = useState<boolean | null>(null);
   const editTitleRef = useRef<HTMLInputElement>(null);
@@ -34,19 +32,6 @@ export function TaskItem({
       editButtonRef.current?.focus();
     }
   }, [mode]);
-
-  async function run(action: () => Promise<void>, after?: () => void) {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      after?.();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
-    } finally {
-      setBusy(false);
-    }
-  }
 
   function startEdit() {
     setTitle(task.title);
@@ -66,7 +51,10 @@ export function TaskItem({
       setError("Title cannot be empty.");
       return;
     }
-    void run(() => onUpdate(task.id, { title: title.trim(), description: description.trim() || null }), backToView);
+    void run(async () => {
+      await onUpdate(task.id, { title: title.trim(), description: description.trim() || null });
+      backToView();
+    });
   }
 
   const checkboxId = `task-${task.id}-done`;
@@ -78,7 +66,7 @@ export function TaskItem({
           <input
             id={`task-${task.id}-title`}
             ref={editTitleRef}
-            maxLength={200}
+            maxLength={TITLE_MAX_LENGTH}
             value={title}
             onChange={(e) => setTitle(e.target.value)}
             onKeyDown={(e) => e.key === "Escape" && backToView()}
@@ -86,7 +74,7 @@ export function TaskItem({
           <label htmlFor={`task-${task.id}-description`}>Edit description</label>
           <textarea
             id={`task-${task.id}-description`}
-            maxLength={2000}
+            maxLength={DESCRIPTION_MAX_LENGTH}
             rows={2}
             value={description}
             onChange={(e) => setDescription(e.target.value)}

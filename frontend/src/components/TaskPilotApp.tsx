@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { api, ApiError } from "@/lib/api";
+import { errorMessage } from "@/lib/errorMessage";
 import type { InitialSession } from "@/lib/initialSession";
 import type { Task, User } from "@/lib/types";
 import { AuthScreen } from "./AuthScreen";
@@ -28,7 +29,7 @@ export function TaskPilotApp({
   chatkitDomainKey: string | null;
   initialSession: InitialSession;
 }) {
-  // The server already knows the answer when it could reach the backend; otherwise ask from here.
+  // The server knows the answer without a cookie, or when it could reach the backend; otherwise ask from here.
   const [session, setSession] = useState<Session>(() => fromServer(initialSession));
   const [attempt, setAttempt] = useState(0);
 
@@ -40,7 +41,7 @@ export function TaskPilotApp({
       (error: unknown) => {
         if (cancelled) return;
         if (error instanceof ApiError && error.unauthorized) setSession({ state: "anonymous" });
-        else setSession({ state: "unavailable", message: error instanceof Error ? error.message : String(error) });
+        else setSession({ state: "unavailable", message: errorMessage(error) });
       },
     );
     return () => {

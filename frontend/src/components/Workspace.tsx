@@ -1,12 +1,13 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import { api } from "@/lib/api";
 import type { ConnectionStatus } from "@/lib/liveEvents";
 import type { Task, User } from "@/lib/types";
 import { AssistantPanel } from "./AssistantPanel";
 import { DeleteAccount } from "./DeleteAccount";
 import { TaskBoard } from "./TaskBoard";
+import { useAsyncAction } from "./useAsyncAction";
 import { useTaskBoard } from "./useTaskBoard";
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
@@ -40,24 +41,18 @@ export function Workspace({
   onSignedOut: () => void;
 }) {
   const board = useTaskBoard(initialTasks);
-  const [signingOut, setSigningOut] = useState(false);
-  const [logoutError, setLogoutError] = useState<string | null>(null);
+  const logout = useAsyncAction();
   const mainRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
     mainRef.current?.focus();
   }, []);
 
-  async function logOut() {
-    setSigningOut(true);
-    setLogoutError(null);
-    try {
+  function logOut() {
+    void logout.run(async () => {
       await api.logout();
       onSignedOut();
-    } catch (error) {
-      setLogoutError(error instanceof Error ? error.message : String(error));
-      setSigningOut(false);
-    }
+    });
   }
 
   return (
@@ -69,14 +64,14 @@ export function Workspace({
           <span className="muted" data-testid="current-user">
             {user.name ? `${user.name} (${user.email})` : user.email}
           </span>
-          <button className="button" type="button" onClick={logOut} disabled={signingOut}>
-            {signingOut ? "Logging out…" : "Log out"}
+          <button className="button" type="button" onClick={logOut} disabled={logout.pending}>
+            {logout.pending ? "Logging out…" : "Log out"}
           </button>
           <DeleteAccount onDeleted={onSignedOut} />
         </div>
-        {logoutError && (
+        {logout.error && (
           <p className="error" role="alert">
-            {logoutError}
+            {logout.error}
           </p>
         )}
       </header>

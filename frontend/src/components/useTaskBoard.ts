@@ -3,7 +3,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "@/lib/api";
 import { applyLiveEvent, LiveConnection, type ConnectionStatus, type LiveEvent } from "@/lib/liveEvents";
-import type { Task, TaskFilter } from "@/lib/types";
+import { errorMessage } from "@/lib/errorMessage";
+import type { Task, TaskChanges, TaskFilter } from "@/lib/types";
 
 /** The visible task list for one filter, kept current by REST calls and the live event stream. */
 export function useTaskBoard(initialTasks?: Task[]) {
@@ -27,7 +28,7 @@ export function useTaskBoard(initialTasks?: Task[]) {
       setLoadError(null);
     } catch (error) {
       if (seq !== loadSeq.current) return;
-      setLoadError(error instanceof Error ? error.message : String(error));
+      setLoadError(errorMessage(error));
     } finally {
       if (seq === loadSeq.current) setLoading(false);
     }
@@ -58,13 +59,10 @@ export function useTaskBoard(initialTasks?: Task[]) {
     apply({ type: "created", task_id: task.id, task });
   }, [apply]);
 
-  const updateTask = useCallback(
-    async (id: number, changes: Partial<Pick<Task, "title" | "description" | "completed">>) => {
-      const task = await api.updateTask(id, changes);
-      apply({ type: "updated", task_id: task.id, task });
-    },
-    [apply],
-  );
+  const updateTask = useCallback(async (id: number, changes: TaskChanges) => {
+    const task = await api.updateTask(id, changes);
+    apply({ type: "updated", task_id: task.id, task });
+  }, [apply]);
 
   const deleteTask = useCallback(async (id: number) => {
     await api.deleteTask(id);

@@ -1,5 +1,5 @@
 /** Typed client for the backend API, always called same-origin through the /api proxy. */
-import type { ApiErrorBody, ChatReply, Task, TaskFilter, User } from "./types";
+import { TASK_LIST_LIMIT, type ApiErrorBody, type ChatReply, type Task, type TaskChanges, type TaskFilter, type User } from "./types";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -95,14 +95,14 @@ export class ApiClient {
 
   listTasks(filter: TaskFilter = "all"): Promise<Task[]> {
     const query = filter === "all" ? "" : `&completed=${filter === "done"}`;
-    return this.request("GET", `/api/tasks?limit=100${query}`);
+    return this.request("GET", `/api/tasks?limit=${TASK_LIST_LIMIT}${query}`);
   }
 
   createTask(title: string, description?: string): Promise<Task> {
     return this.request("POST", "/api/tasks", { title, ...(description ? { description } : {}) });
   }
 
-  updateTask(id: number, changes: Partial<Pick<Task, "title" | "description" | "completed">>): Promise<Task> {
+  updateTask(id: number, changes: TaskChanges): Promise<Task> {
     return this.request("PATCH", `/api/tasks/${id}`, changes);
   }
 

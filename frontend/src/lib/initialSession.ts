@@ -1,10 +1,11 @@
 /**
- * Server-side head start for the first paint: when the browser already has a session cookie, fetch the
- * user and the task list from the backend while rendering, so the board arrives in the HTML. Bounded by
- * a short timeout and never attempted without a cookie (health probes), so GET / stays fast when the
- * backend is slow or down; the client then loads (or shows "service unavailable") on its own.
+ * Server-side head start for the first paint. Without a session cookie the visitor is anonymous: the login
+ * form is in the first HTML and nobody asks the backend (health probes stay fast while it is down; a login
+ * that cannot reach it says "service unavailable"). With a cookie, fetch the user and the task list while
+ * rendering, so the board arrives in the HTML; bounded by a short timeout, after which the client loads
+ * (or shows "service unavailable") on its own.
  */
-import type { Task, User } from "./types";
+import { TASK_LIST_LIMIT, type Task, type User } from "./types";
 
 export const SESSION_COOKIE = "taskpilot_session";
 const SERVER_FETCH_TIMEOUT_MS = 800;
@@ -24,13 +25,12 @@ async function getJson<T>(url: string, token: string, signal: AbortSignal): Prom
 }
 
 export async function loadInitialSession(backendUrl: string, token: string | undefined): Promise<InitialSession> {
-  // No cookie: the client asks /api/auth/me itself, which tells "log in" apart from "service unavailable".
-  if (!token) return { state: "unknown" };
+  if (!token) return { state: "anonymous" };
   const signal = AbortSignal.timeout(SERVER_FETCH_TIMEOUT_MS);
   try {
     const [me, tasks] = await Promise.all([
       getJson<User>(`${backendUrl}/api/auth/me`, token, signal),
-      getJson<Task[]>(`${backendUrl}/api/tasks?limit=100`, token, signal),
+      getJson<Task[]>(`${backendUrl}/api/tasks?limit=${TASK_LIST_LIMIT}`, token, signal),
     ]);
     if (me.status === 401) return { state: "anonymous" };
     if (me.body && tasks.body) return { state: "signed-in", user: me.body, tasks: tasks.body };

@@ -1,7 +1,14 @@
 /**
- * The API's JSON shapes, mirroring the backend's OpenAPI document (components.schemas named in each
- * comment). backend/tests/test_frontend_types.py fails when the two differ.
+ * The API's JSON shapes and limits, mirroring the backend's OpenAPI document (components.schemas named in
+ * each comment). backend/tests/test_frontend_types.py fails when the two differ.
  */
+
+/** TaskCreate / TaskUpdate `title` maxLength */
+export const TITLE_MAX_LENGTH = 200;
+/** TaskCreate / TaskUpdate `description` maxLength */
+export const DESCRIPTION_MAX_LENGTH = 2000;
+/** GET /api/tasks `limit` maximum: the board asks for as many tasks as one page may hold. */
+export const TASK_LIST_LIMIT = 100;
 
 /** UserRead */
 export interface User {
@@ -19,6 +26,13 @@ export interface Task {
   completed: boolean;
   created_at: string;
   updated_at: string;
+}
+
+/** TaskUpdate: only the fields present change; a null description clears it. */
+export interface TaskChanges {
+  title?: string;
+  description?: string | null;
+  completed?: boolean;
 }
 
 /** ChatAction */

@@ -1,3 +1,4 @@
+import { errorMessage } from "@/lib/errorMessage";
 import { backendUnavailable, backendUrlFromEnv, proxyRequest } from "@/lib/proxy";
 
 // Every request is relayed live: never cached, never prerendered, BACKEND_URL read per request.
@@ -11,7 +12,7 @@ async function relay(request: Request, context: { params: Promise<{ path: string
     const { path } = await context.params;
     return await proxyRequest(request, backendUrlFromEnv(), fetch, path);
   } catch (error) {
-    console.error(`api proxy: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`api proxy: ${errorMessage(error)}`);
     return backendUnavailable();
   }
 }
