@@ -139,6 +139,11 @@ describe("TaskPilot in a real browser", () => {
       await page.getByRole("heading", { name: "Log in" }).waitFor();
       await page.getByRole("button", { name: "Create an account" }).click();
       await page.getByRole("heading", { name: "Create your account" }).waitFor();
+      // switching to log in and back keeps what was typed
+      await page.getByLabel("Name (optional)").fill("Ada");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("button", { name: "Create an account" }).click();
+      assert.equal(await page.getByLabel("Name (optional)").inputValue(), "Ada");
       const email = uniqueEmail("crud");
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password", { exact: true }).fill(PASSWORD);

@@ -61,12 +61,11 @@ export function AuthScreen({ onSignedIn }: { onSignedIn: (user: User) => void })
           {signup ? "Create your account" : "Log in"}
         </h1>
         <form onSubmit={submit} aria-describedby={auth.error ? "auth-error" : undefined}>
-          {signup && (
-            <>
-              <label htmlFor="auth-name">Name (optional)</label>
-              <input id="auth-name" name="name" autoComplete="name" />
-            </>
-          )}
+          {/* Hidden rather than unmounted in login mode, so a name typed before switching is kept. */}
+          <div hidden={!signup}>
+            <label htmlFor="auth-name">Name (optional)</label>
+            <input id="auth-name" name="name" autoComplete="name" />
+          </div>
           <label htmlFor="auth-email">Email</label>
           <input id="auth-email" name="email" type="email" autoComplete="email" required />
           <label htmlFor="auth-password">Password</label>
