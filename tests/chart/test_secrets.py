@@ -69,7 +69,7 @@ def test_dev_values_are_refused_when_switched_to_prod():
 def test_chart_and_backend_refuse_the_same_published_secrets():
     from app.core.config import PUBLISHED_SECRETS
 
-    helpers = (cs.CHART_DIR / "templates" / "_helpers.tpl").read_text()
+    helpers = (cs.CHART_DIR / "templates" / "_validate.tpl").read_text()
     for value in PUBLISHED_SECRETS:
         assert f'"{value}"' in helpers, value
 

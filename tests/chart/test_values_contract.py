@@ -186,5 +186,60 @@ def test_chart_readme_documents_every_value_and_variable():
         assert any(f"| `{c}` |" in readme for c in candidates[:2]), ".".join(path)
     import chart_app_env
 
-    for name in chart_app_env.backend_env_names() | chart_app_env.frontend_env_names():
+    # backend.config's variables are documented where they are set (values.yaml, next test)
+    from_config = {env_name(key) for key in values["backend"]["config"]}
+    for name in (chart_app_env.backend_env_names() - from_config) | chart_app_env.frontend_env_names():
         assert f"`{name}`" in readme, name
+
+
+def env_name(key: str) -> str:
+    """The variable a backend.config key becomes (the chart's `snakecase | upper`)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).upper()
+
+
+def test_every_backend_setting_is_commented_in_values_yaml_with_its_variable():
+    text = (cs.CHART_DIR / "values.yaml").read_text()
+    for key in cs.load_values()["backend"]["config"]:
+        comment = re.search(rf"((?:^    #.*\n)+)^    {key}:", text, re.M)
+        assert comment and env_name(key) in comment.group(1), f"backend.config.{key}: no comment naming {env_name(key)}"
+
+
+def test_the_configmap_carries_every_backend_setting_under_its_variable(rendered):
+    data = cs.find(rendered["default"], "ConfigMap", f"{cs.RELEASE}-config")["data"]
+    for key, value in cs.load_values()["backend"]["config"].items():
+        expected = str(value).lower() if isinstance(value, bool) else str(value)
+        assert data[env_name(key)] == expected, key
+
+
+def test_whole_numbers_from_values_files_stay_whole_in_the_configmap():
+    """Numbers from values files (and --set-json) arrive as floats: 1048576 must not become 1.048576e+06."""
+    proc = cs.run_helm(
+        *cs.template_args("default"),
+        "--set-json",
+        "backend.config.httpMaxHeaderBytes=1048576",
+        "--set-json",
+        "backend.config.dbStatementTimeoutMs=2500000",
+    )
+    assert proc.returncode == 0, proc.stderr
+    (config,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "ConfigMap"]
+    assert config["data"]["HTTP_MAX_HEADER_BYTES"] == "1048576"
+    assert config["data"]["DB_STATEMENT_TIMEOUT_MS"] == "2500000"
+
+
+def test_values_are_validated_from_one_place_notes_txt():
+    templates = cs.CHART_DIR / "templates"
+    callers = sorted(
+        p.name for p in templates.rglob("*") if p.is_file() and 'include "taskpilot-ai.validate"' in p.read_text()
+    )
+    assert callers == ["NOTES.txt"]
+
+
+@pytest.mark.parametrize("only", [(), ("--show-only", "templates/configmap.yaml")])
+def test_contradicting_values_fail_the_render_even_when_notes_are_not_shown(only):
+    """`helm template` renders NOTES.txt (and fails with it) although it never prints it."""
+    proc = cs.run_helm(
+        *cs.template_args("default", ("backend.preStopSleepSeconds=20", "backend.config.shutdownDrainSeconds=10")),
+        *only,
+    )
+    assert proc.returncode != 0
+    assert "templates/NOTES.txt" in proc.stderr and "must exceed" in proc.stderr

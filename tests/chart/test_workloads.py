@@ -235,3 +235,20 @@ def test_app_images(rendered, profile, pull_policy, tag):
     assert (
         cs.container(cs.find(docs, "StatefulSet", f"{FULL}-postgresql"), "postgresql")["image"] == "postgres:15-alpine"
     )
+
+
+@pytest.mark.parametrize(
+    "kind,component", [("Deployment", "frontend"), ("Deployment", "backend"), ("StatefulSet", "postgresql")]
+)
+def test_node_selector_and_tolerations_reach_every_component_with_scheduling_values(kind, component):
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "taskpilot", "effect": "NoSchedule"}
+    docs = cs.render(
+        "default",
+        f"{component}.nodeSelector.pool=apps",
+        *(f"{component}.tolerations[0].{k}={v}" for k, v in toleration.items()),
+    )
+    spec = cs.pod_spec(cs.find(docs, kind, f"{FULL}-{component}"))
+    assert spec["nodeSelector"] == {"pool": "apps"}
+    assert spec["tolerations"] == [toleration]
+    if component == "postgresql":  # a single primary: nothing to spread
+        assert "affinity" not in spec and "topologySpreadConstraints" not in spec

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from tilt_result import TRIGGER_AUTO, TRIGGER_MANUAL, evaluate, refusal
 
 from taskpilot_dev.paths import REPO_ROOT
@@ -255,11 +256,12 @@ def test_ui_buttons_run_existing_helpers_on_existing_resources():
         assert location["componentType"] == "Resource" and location["componentID"] in result.manifests
         cmd = cmds["btn-" + name]["spec"]
         assert cmd["startOn"]["uiButtons"] == [name] and cmd["dir"] == str(result.root)
-        if Path(cmd["args"][0]).name.startswith("python"):
-            assert (result.root / cmd["args"][1]).is_file()
-    psql = cmds["btn-psql"]["spec"]["args"][2]  # sh -c SCRIPT psql CONTEXT NAMESPACE
-    assert "statefulset/taskpilot-ai-postgresql" in psql and '"$SQL"' in psql
-    assert buttons["psql"]["spec"]["inputs"][0]["name"] == "SQL"
+        # every button runs a script of dev/ with the venv python, never an inline shell line
+        python, script = cmd["args"][:2]
+        assert Path(python).name.startswith("python") and script.startswith("dev/"), (name, cmd["args"])
+        assert (result.root / script).is_file(), script
+    assert cmds["btn-psql"]["spec"]["args"][1] == "dev/psql.py"
+    assert buttons["psql"]["spec"]["inputs"][0]["name"] == "SQL", "the field reaches dev/psql.py as $SQL"
 
 
 # ---- flags -----------------------------------------------------------------------------------
@@ -297,6 +299,29 @@ def test_prod_images_builds_the_final_stages_hardened_and_without_live_update():
 
 
 # ---- personal settings -----------------------------------------------------------------------
+def known_settings() -> set[str]:
+    """The keys tilt-settings.example.yaml documents."""
+    return set(yaml.safe_load((REPO_ROOT / "tilt-settings.example.yaml").read_text()))
+
+
+def test_an_unknown_settings_key_fails_and_lists_the_known_ones():
+    message = refusal(settings="allowed_context: [my-dev-cluster]\nhelm_set: [backend.replicas=2]\n")
+    assert "tilt-settings.yaml: unknown setting(s) allowed_context" in message
+    listed = re.search(r"known keys: ([a-z_]+(?:, [a-z_]+)*)", message).group(1)
+    assert set(listed.split(", ")) == known_settings(), "the Tiltfile's defaults and the example file disagree"
+
+
+def test_a_settings_value_of_the_wrong_shape_fails():
+    assert "helm_set must be a list, not string" in refusal(settings="helm_set: backend.replicas=2\n")
+    assert "must be a mapping of settings" in refusal(settings="- allowed_contexts\n")
+
+
+def test_no_settings_file_means_the_defaults():
+    result = evaluate(settings="")
+    replicas = {o["metadata"]["name"]: o["spec"]["replicas"] for o in result.all_objects() if o["kind"] == "Deployment"}
+    assert replicas == {"taskpilot-ai-backend": 1, "taskpilot-ai-frontend": 1}
+
+
 def test_tilt_settings_add_values_files_and_overrides(tmp_path):
     values = tmp_path / "my-values.yaml"
     values.write_text("backend:\n  replicas: 2\n")

@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from tilt_result import TRIGGER_AUTO, evaluate, refusal
 
+from taskpilot_dev import cluster
 from taskpilot_dev.localkube.layout import CONTEXT as LOCAL_CLUSTER_CONTEXT
 from taskpilot_dev.paths import REPO_ROOT
 
@@ -96,9 +98,22 @@ def test_guard_explains_a_missing_context():
     assert "No Kubernetes context is selected" in message and "minikube start" in message
 
 
-@pytest.mark.parametrize("context", ["minikube", "kind-taskpilot", "docker-desktop"])
-def test_guard_and_tilt_accept_local_contexts(context):
+LOCAL_CONTEXTS_FILE = yaml.safe_load((REPO_ROOT / "dev" / "local-contexts.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "context", [*LOCAL_CONTEXTS_FILE["names"], *(prefix + "taskpilot" for prefix in LOCAL_CONTEXTS_FILE["prefixes"])]
+)
+def test_the_guard_and_the_python_helpers_accept_the_same_local_contexts(context):
+    """dev/local-contexts.yaml is the one list: Tilt deploys to each entry, the helpers act on each."""
+    assert cluster.is_local_context(context)
     assert "backend" in evaluate(context=context).manifests
+
+
+def test_the_refusal_names_the_local_contexts():
+    message = refusal(context="gke_acme_europe-west1_prod")
+    for name in LOCAL_CONTEXTS_FILE["names"]:
+        assert name in message
 
 
 def test_a_dev_cluster_listed_in_tilt_settings_is_allowed():
@@ -108,8 +123,7 @@ def test_a_dev_cluster_listed_in_tilt_settings_is_allowed():
     result = evaluate(context=LOCAL_CLUSTER_CONTEXT, settings=settings)
     assert "backend" in result.manifests
     for name, argv in cluster_commands(result).items():
-        if name != "btn:psql":
-            assert option(argv, "--allow-context") == LOCAL_CLUSTER_CONTEXT, name
+        assert option(argv, "--allow-context") == LOCAL_CLUSTER_CONTEXT, name
 
 
 # ---- context and namespace of every helper -----------------------------------------------------
@@ -120,7 +134,7 @@ def cluster_commands(result) -> dict[str, list[str]]:
     return {
         name: argv
         for name, argv in commands.items()
-        if any(word in " ".join(argv) for word in ("kubectl", "persistence_check", "scale_check", "reset_database"))
+        if any(word in " ".join(argv) for word in ("persistence_check", "scale_check", "reset_database", "psql"))
     }
 
 
@@ -140,15 +154,12 @@ def test_every_cluster_helper_and_button_gets_tilts_context_and_namespace(contex
         "db-persistence-check",
     }
     for name, argv in commands.items():
-        if name == "btn:psql":  # sh -c SCRIPT $0 $1 $2: the script uses "$1"/"$2", never the current context
-            assert argv[-2:] == [context, "taskpilot"] and 'kubectl --context "$1" exec -n "$2"' in argv[2]
-            continue
         assert option(argv, "--context") == context, name
         assert option(argv, "--namespace") == "taskpilot", name
         assert option(argv, "--allow-context") is None, "well-known local contexts need no exception"
 
 
-@pytest.mark.parametrize("script", ["db_persistence_check.py", "scale_check.py", "reset_database.py"])
+@pytest.mark.parametrize("script", ["db_persistence_check.py", "scale_check.py", "reset_database.py", "psql.py"])
 def test_the_helpers_accept_what_the_tiltfile_passes(script):
     settings = f"allowed_contexts: [{LOCAL_CLUSTER_CONTEXT}]\n"  # the richest argv: --allow-context too
     commands = cluster_commands(evaluate(context=LOCAL_CLUSTER_CONTEXT, settings=settings))

@@ -19,15 +19,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import yaml
 from kubernetes import client, config
+
+from taskpilot_dev.paths import REPO_ROOT
 
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 # Contexts that name a cluster on this machine. Disruptive helpers (deleting pods, scaling) only
-# run against these unless the user names another one explicitly.
-LOCAL_CONTEXTS = frozenset(
-    {"minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack", "colima"}
-)
-LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-")
+# run against these unless the user names another one explicitly. The Tiltfile's guard reads the same file.
+LOCAL_CONTEXTS_FILE = REPO_ROOT / "dev" / "local-contexts.yaml"
+_local_contexts = yaml.safe_load(LOCAL_CONTEXTS_FILE.read_text())
+LOCAL_CONTEXTS = frozenset(_local_contexts["names"])
+LOCAL_CONTEXT_PREFIXES = tuple(_local_contexts["prefixes"])
 
 CommandRunner = Callable[[Sequence[str], float], str]
 
