@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, SessionDep
-from app.core.body_limits import body_limit, json_body_budget
-from app.models.conversation import MESSAGE_MAX_LENGTH
+from app.core.body_limits import body_limit
+from app.schemas.chat import CHAT_BODY_BYTES, ChatAction, ChatRequest, ChatResponse
 from app.schemas.common import error_responses
-from app.schemas.text import text_field
 from app.services.assistant import conversations as conversation_service
 from app.services.assistant.turns import TurnInProgress
 
@@ -23,29 +19,6 @@ def turn_in_progress(busy: TurnInProgress) -> HTTPException:
     return HTTPException(
         status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
     )
-
-
-ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
-CHAT_BODY_BYTES = json_body_budget(MESSAGE_MAX_LENGTH)
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    message: ChatText  # type: ignore[valid-type]
-    conversation_id: int | None = Field(default=None, description="Continue this conversation; omit to start one")
-
-
-class ChatAction(BaseModel):
-    tool: str
-    arguments: dict[str, Any]
-    result: dict[str, Any]
-
-
-class ChatResponse(BaseModel):
-    conversation_id: int
-    reply: str
-    actions: list[ChatAction]
 
 
 @router.post(
