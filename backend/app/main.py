@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from types import FrameType
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from psycopg import OperationalError as DriverOperationalError
-from psycopg.errors import ForeignKeyViolation
-from psycopg_pool import PoolTimeout
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import health
-from app.api.deps import SESSION_COOKIE, unauthorized
+from app.api.deps import SESSION_COOKIE
 from app.api.openapi import contract_openapi
 from app.api.router import api_router
 from app.core.body_limits import DEFAULT_BODY_LIMIT_BYTES, RequestBodyLimits
@@ -37,6 +24,7 @@ from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
 from app.core.db import Database
 from app.core.device_cookies import DeviceCookies
+from app.core.errors import install_error_handlers
 from app.core.hashing import PasswordHashing
 from app.core.logging import configure_logging
 from app.core.middleware import INSTANCE_ID, RequestMiddleware, public_instance_id
@@ -45,7 +33,6 @@ from app.core.security import AccessTokens
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
 from app.services.events import task_event_bus
 from app.services.sessions import Authenticator, TokenVersions
-from app.services.tasks import InvalidTaskData
 
 logger = logging.getLogger("taskpilot.app")
 
@@ -88,87 +75,6 @@ def _start_draining_on_sigterm(app: FastAPI) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
-
-
-class LenientJSONResponse(JSONResponse):
-    """Echoed client input may hold lone surrogates, which strict UTF-8 encoding would turn into a 500."""
-
-    def render(self, content: object) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
-
-
-def _validation_message(errors: list[dict[str, Any]]) -> str:
-    if not errors:
-        return "Invalid request"
-    first = errors[0]
-    location = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return f"{location}: {first.get('msg', 'invalid value')}" if location else str(first.get("msg", "Invalid request"))
-
-
-_HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
-
-
-def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
-    """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
-    return [
-        method
-        for method in _HTTP_METHODS
-        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
-    ]
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        # One error shape: detail is always a sentence; the structured list goes in `errors`.
-        errors = [
-            {"loc": list(issue.get("loc", ())), "msg": str(issue.get("msg", "")), "type": str(issue.get("type", ""))}
-            for issue in jsonable_encoder(error.errors())
-        ]
-        return LenientJSONResponse({"detail": _validation_message(errors), "errors": errors}, status_code=422)
-
-    @app.exception_handler(InvalidTaskData)
-    async def invalid_task(request: Request, error: InvalidTaskData) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        headers = dict(error.headers or {})
-        if error.status_code == 405:
-            headers["Allow"] = ", ".join(_allowed_methods(request.app, request.scope))
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeoutError)
-    @app.exception_handler(DriverOperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
-        logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
-        return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
-
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
-        logger.error("unhandled error", exc_info=error, extra={"fields": {"path": request.url.path}})
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
-
-    @app.exception_handler(IntegrityError)
-    @app.exception_handler(ForeignKeyViolation)
-    async def integrity_error(request: Request, error: Exception) -> JSONResponse:
-        if not _references_a_deleted_user(error):
-            return await unexpected_error(request, error)
-        # The account was deleted while this request was under way (its token was checked just before).
-        logger.info("write for a deleted account refused", extra={"fields": {"path": request.url.path}})
-        gone = unauthorized("Invalid or expired token")
-        return JSONResponse({"detail": gone.detail}, status_code=gone.status_code, headers=gone.headers)
-
-
-def _references_a_deleted_user(error: Exception) -> bool:
-    """A foreign-key violation on a `<table>_user_id_fkey` constraint: the row's user no longer exists."""
-    driver_error = getattr(error, "orig", error)  # SQLAlchemy wraps the psycopg error
-    return isinstance(driver_error, ForeignKeyViolation) and (driver_error.diag.constraint_name or "").endswith(
-        "_user_id_fkey"
-    )
 
 
 def _install_services(app: FastAPI, settings: Settings) -> None:
@@ -233,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Outermost, and the only place forwarding headers are believed (the servers run with
         # --no-proxy-headers): request.client is then the real client, from whichever proxy it came.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 
     app.include_router(health.router)

@@ -5,10 +5,10 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
+from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep
 from app.core.body_limits import body_limit
 from app.core.device_cookies import DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME, DEVICE_COOKIE_PATH
-from app.core.hashing import HashingBusy
+from app.core.errors import INVALID_TOKEN, NotAuthenticated
 from app.schemas.auth import (
     ACCOUNT_DELETION_BODY_BYTES,
     LOGIN_BODY_BYTES,
@@ -22,7 +22,7 @@ from app.schemas.auth import (
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
 from app.services import signup_limits
-from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures, account_key
+from app.services.login_limits import LoginClient, LoginLimits, account_key
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
@@ -31,14 +31,6 @@ THROTTLED = "Too many attempts; retry after `Retry-After` seconds"
 RECENT_LOGIN_SECONDS = 5 * 60
 WRONG_CONFIRMATION = "Incorrect password"
 CONFIRMATION_NEEDED = "Confirm with your password: the last login was more than 5 minutes ago"
-
-
-def _too_many(detail: str, retry_after: int) -> HTTPException:
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers={"Retry-After": str(retry_after)})
-
-
-def _busy() -> HTTPException:
-    return _too_many("The server is busy checking passwords; retry shortly", HashingBusy.retry_after)
 
 
 def _secure_cookie(request: Request) -> bool:
@@ -102,22 +94,15 @@ def _login_client(request: Request, email: str) -> LoginClient:
 )
 async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
     settings = request.app.state.settings
-    try:
-        await signup_limits.count_attempt(
-            session,
-            _client_address(request),
-            limit=settings.signup_max_per_ip,
-            window_seconds=settings.signup_window_seconds,
-        )
-        user = await auth_service.signup(
-            session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
-        )
-    except auth_service.EmailAlreadyRegistered:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
-    except signup_limits.TooManySignups as error:
-        raise _too_many("Too many signups from this address; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
+    await signup_limits.count_attempt(
+        session,
+        _client_address(request),
+        limit=settings.signup_max_per_ip,
+        window_seconds=settings.signup_window_seconds,
+    )
+    user = await auth_service.signup(
+        session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
+    )
     token = _issue_session(request, response, user.id, user.token_version)
     _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
@@ -132,21 +117,16 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
     openapi_extra=body_limit(LOGIN_BODY_BYTES),
 )
 async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
-    try:
-        user = await auth_service.authenticate(
-            session,
-            request.app.state.password_hashing,
-            LoginLimits.from_settings(request.app.state.settings),
-            email=body.email,
-            password=body.password,
-            client=_login_client(request, body.email),
-        )
-    except TooManyFailures as error:
-        raise _too_many("Too many failed logins; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
+    user = await auth_service.authenticate(
+        session,
+        request.app.state.password_hashing,
+        LoginLimits.from_settings(request.app.state.settings),
+        email=body.email,
+        password=body.password,
+        client=_login_client(request, body.email),
+    )
     if user is None:
-        raise unauthorized(INVALID_CREDENTIALS)
+        raise NotAuthenticated(INVALID_CREDENTIALS)
     token = _issue_session(request, response, user.id, user.token_version)
     _remember_device(request, response, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
@@ -156,7 +136,7 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
 async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     user = await auth_service.get_user(session, current.id)
     if user is None:  # valid signature but the account is gone
-        raise unauthorized("Invalid or expired token")
+        raise NotAuthenticated(INVALID_TOKEN)
     return UserRead.model_validate(user)
 
 
@@ -213,19 +193,14 @@ async def _confirm_password(request: Request, session: AsyncSession, user_id: in
     """The password check of a login, with its failure limits: guessing here costs what guessing at login does."""
     user = await auth_service.get_user(session, user_id)
     if user is None:
-        raise unauthorized("Invalid or expired token")
-    try:
-        confirmed = await auth_service.authenticate(
-            session,
-            request.app.state.password_hashing,
-            LoginLimits.from_settings(request.app.state.settings),
-            email=user.email,
-            password=password,
-            client=_login_client(request, user.email),
-        )
-    except TooManyFailures as error:
-        raise _too_many("Too many failed attempts; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
-    if confirmed is None or confirmed.id != user_id:
+        raise NotAuthenticated(INVALID_TOKEN)
+    confirmed = await auth_service.confirm_password(
+        session,
+        request.app.state.password_hashing,
+        LoginLimits.from_settings(request.app.state.settings),
+        user=user,
+        password=password,
+        client=_login_client(request, user.email),
+    )
+    if not confirmed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=WRONG_CONFIRMATION)

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 
 from app.api.deps import CurrentUser, SessionDep
 from app.core.body_limits import body_limit
 from app.schemas.chat import CHAT_BODY_BYTES, ChatAction, ChatRequest, ChatResponse
 from app.schemas.common import error_responses
 from app.services.assistant import conversations as conversation_service
-from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"])
-TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
-
-
-def turn_in_progress(busy: TurnInProgress) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
-    )
 
 
 @router.post(
@@ -41,14 +33,9 @@ def turn_in_progress(busy: TurnInProgress) -> HTTPException:
     openapi_extra=body_limit(CHAT_BODY_BYTES),
 )
 async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
-    try:
-        turn = await conversation_service.run_turn(
-            session, current.id, request.app.state.settings, body.message, body.conversation_id
-        )
-    except conversation_service.ConversationNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
-    except TurnInProgress as busy:
-        raise turn_in_progress(busy) from None
+    turn = await conversation_service.run_turn(
+        session, current.id, request.app.state.settings, body.message, body.conversation_id
+    )
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentUser, SessionDep
 from app.schemas.common import error_responses
@@ -28,9 +28,6 @@ async def list_conversations(
     responses=error_responses(401, 404, 422, 503, s404="No such conversation for this user"),
 )
 async def list_messages(conversation_id: int, current: CurrentUser, session: SessionDep) -> list[MessageRead]:
-    try:
-        conversation = await conversation_service.get_conversation(session, current.id, conversation_id)
-    except conversation_service.ConversationNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    conversation = await conversation_service.get_conversation(session, current.id, conversation_id)
     rows = await conversation_service.list_messages(session, conversation)
     return [MessageRead.model_validate(row) for row in rows]

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.credentials import CONFLICTING_COOKIES_DETAIL, ConflictingCookies, bearer_token, session_cookie
+from app.core.credentials import bearer_token, session_cookie
 from app.core.db import get_read_session, get_session
+from app.core.errors import INVALID_TOKEN, ApiError, NotAuthenticated
 from app.core.security import InvalidToken
 
 SESSION_COOKIE = "taskpilot_session"
-NOT_AUTHENTICATED = "Not authenticated"
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]  # read-only endpoints (autocommit)
@@ -29,10 +29,6 @@ class AuthenticatedUser:
     token_version: int
     expires_at: float  # POSIX seconds; open streams end then
     issued_at: float = 0.0  # POSIX seconds: the login that produced the token
-
-
-def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 class SessionAuth(SecurityBase):
@@ -54,22 +50,20 @@ class SessionAuth(SecurityBase):
     async def __call__(self, request: Request) -> AuthenticatedUser:  # async: no threadpool hop
         user = await authenticate_request(request)
         if user is None:
-            raise unauthorized()
+            raise NotAuthenticated
         return user
 
 
 async def authenticate_request(request: Request) -> AuthenticatedUser | None:
-    """The caller, or None for a request without a token; raises 401 for an invalid, expired or revoked one."""
-    try:
-        token = bearer_token(request.headers.get("authorization")) or session_cookie(request.headers, SESSION_COOKIE)
-    except ConflictingCookies:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=CONFLICTING_COOKIES_DETAIL) from None
+    """The caller, or None for a request without a token. Raises NotAuthenticated for an invalid, expired or
+    revoked token, and ConflictingCookies for a session cookie sent twice with different values."""
+    token = bearer_token(request.headers.get("authorization")) or session_cookie(request.headers, SESSION_COOKIE)
     if not token:
         return None
     try:
         claims = await request.app.state.authenticator.authenticate(token)
     except InvalidToken:
-        raise unauthorized("Invalid or expired token") from None
+        raise NotAuthenticated(INVALID_TOKEN) from None
     return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at, claims.issued_at)
 
 
@@ -78,7 +72,7 @@ async def get_optional_user(request: Request) -> AuthenticatedUser | None:
     it (logout) work without a session, and the OpenAPI document must not say otherwise."""
     try:
         return await authenticate_request(request)
-    except HTTPException:
+    except ApiError:
         return None
 
 

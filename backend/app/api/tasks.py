@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from psycopg_pool import AsyncConnectionPool
 
 from app.api.deps import CurrentUser
@@ -25,10 +25,6 @@ def _pool(request: Request) -> AsyncConnectionPool:
     # Inline checkout instead of a yield dependency: the connection goes back before the response is sent.
     pool: AsyncConnectionPool = request.app.state.db.pool
     return pool
-
-
-def _not_found(error: task_service.TaskNotFound) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
 
 
 @router.get("", response_model=list[TaskRead], responses=error_responses(401, 422, 503))
@@ -61,11 +57,8 @@ async def create_task(body: TaskCreate, request: Request, current: CurrentUser) 
 
 @router.get("/{task_id}", response_model=TaskRead, responses=error_responses(401, 404, 422, 503, s404=NO_SUCH_TASK))
 async def get_task(task_id: int, request: Request, current: CurrentUser) -> Response:
-    try:
-        async with _pool(request).connection() as connection:
-            return _json(await task_service.get_task(connection, current.id, task_id))
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+    async with _pool(request).connection() as connection:
+        return _json(await task_service.get_task(connection, current.id, task_id))
 
 
 @router.patch(
@@ -76,11 +69,8 @@ async def get_task(task_id: int, request: Request, current: CurrentUser) -> Resp
 )
 async def update_task(task_id: int, body: TaskUpdate, request: Request, current: CurrentUser) -> Response:
     given = {field: getattr(body, field) for field in body.model_fields_set}  # only description may be null
-    try:
-        async with _pool(request).connection() as connection:
-            task = await task_service.update_task(connection, current.id, task_id, **given)
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+    async with _pool(request).connection() as connection:
+        task = await task_service.update_task(connection, current.id, task_id, **given)
     return _json(task)
 
 
@@ -90,9 +80,6 @@ async def update_task(task_id: int, body: TaskUpdate, request: Request, current:
     responses=error_responses(401, 403, 404, 422, 503, s404=NO_SUCH_TASK),
 )
 async def delete_task(task_id: int, request: Request, current: CurrentUser) -> Response:
-    try:
-        async with _pool(request).connection() as connection:
-            await task_service.delete_task(connection, current.id, task_id)
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+    async with _pool(request).connection() as connection:
+        await task_service.delete_task(connection, current.id, task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

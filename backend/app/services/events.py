@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
+from fastapi import status
 from psycopg import AsyncConnection
 
+from app.core.errors import ApiError
 from app.services.sessions import REVOCATION_CHANNEL, parse_revocation
 
 CHANNEL = "task_events"
@@ -57,6 +59,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 STOP_ATTEMPTS = 10  # cancellations (0.5 s apart) before shutdown gives up on the listener task
 APPLICATION_NAME_PREFIX = "taskpilot-events-"
 DRAIN_POLL_SECONDS = 0.2
+STREAM_LIMIT_RETRY_AFTER_SECONDS = 30
 
 logger = logging.getLogger("taskpilot.events")
 
@@ -67,8 +70,11 @@ async def publish_task_event(connection: AsyncConnection, *, user_id: int, type:
     await connection.execute(_NOTIFY_SQL, (payload,), prepare=True)
 
 
-class StreamLimitReached(Exception):
-    """Too many open streams for this user or this process; str() says which."""
+class StreamLimitReached(ApiError):
+    """Too many open streams for this user, this client address or this process; the detail says which."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_retry_after = STREAM_LIMIT_RETRY_AFTER_SECONDS
 
 
 @dataclass(eq=False)
