@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
 from app.core.body_limits import body_limit
 from app.schemas.chat import CHAT_BODY_BYTES, ChatAction, ChatRequest, ChatResponse
 from app.schemas.common import error_responses
@@ -32,10 +32,8 @@ router = APIRouter(tags=["assistant"])
     ),
     openapi_extra=body_limit(CHAT_BODY_BYTES),
 )
-async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
-    turn = await conversation_service.run_turn(
-        session, current.id, request.app.state.settings, body.message, body.conversation_id
-    )
+async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, settings: SettingsDep) -> ChatResponse:
+    turn = await conversation_service.run_turn(session, current.id, settings, body.message, body.conversation_id)
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

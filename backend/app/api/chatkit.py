@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
 from app.core.body_limits import body_limit
 from app.schemas.chatkit import CHATKIT_BODY_BYTES, ChatKitRequestBody
 from app.schemas.common import error_responses
@@ -36,10 +36,12 @@ Checked by the server but not expressible in JSON Schema: the message's text (al
     },
     openapi_extra=body_limit(CHATKIT_BODY_BYTES),
 )
-async def chatkit(body: ChatKitRequestBody, request: Request, current: CurrentUser, session: SessionDep) -> Response:
+async def chatkit(
+    body: ChatKitRequestBody, current: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     chatkit_request = protocol.ChatKitRequest(type=body.type, params=body.params.model_dump(), metadata=body.metadata)
     if protocol.kind_of(chatkit_request) == "streaming":
-        events = await protocol.prepare_stream(session, current.id, request.app.state.settings, chatkit_request)
+        events = await protocol.prepare_stream(session, current.id, settings, chatkit_request)
         return StreamingResponse(
             protocol.stream_events(events),
             media_type="text/event-stream",

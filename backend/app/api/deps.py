@@ -1,22 +1,62 @@
-"""Request dependencies: database session and the authenticated user."""
+"""Request dependencies: the app's services, database sessions and the authenticated user."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import Settings
 from app.core.credentials import bearer_token, session_cookie
-from app.core.db import get_read_session, get_session
 from app.core.errors import INVALID_TOKEN, ApiError, NotAuthenticated
 from app.core.security import InvalidToken
+from app.services.app_services import AppServices, TaskPilotApp
 
 SESSION_COOKIE = "taskpilot_session"
 
+
+def services_of(request: Request) -> AppServices:
+    """The services of the app serving this request (create_app built them)."""
+    app: TaskPilotApp = request.app
+    return app.services
+
+
+# Dependencies are async: a plain function would cost a thread-pool hop on every request.
+async def get_services(request: Request) -> AppServices:
+    return services_of(request)
+
+
+async def get_settings(request: Request) -> Settings:
+    return services_of(request).settings
+
+
+async def get_task_pool(request: Request) -> AsyncConnectionPool:
+    """The plain-connection pool of the task hot path (routes check a connection out inline, so it goes
+    back before the response is sent)."""
+    return services_of(request).db.pool
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, closed (and rolled back if uncommitted) afterwards."""
+    async with services_of(request).db.sessionmaker() as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For read-only requests: autocommit, so no transaction round trips. Never write with it."""
+    async with services_of(request).db.read_sessionmaker() as session:
+        yield session
+
+
+Services = Annotated[AppServices, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TaskPool = Annotated[AsyncConnectionPool, Depends(get_task_pool)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]  # read-only endpoints (autocommit)
 
@@ -61,7 +101,7 @@ async def authenticate_request(request: Request) -> AuthenticatedUser | None:
     if not token:
         return None
     try:
-        claims = await request.app.state.authenticator.authenticate(token)
+        claims = await services_of(request).authenticator.authenticate(token)
     except InvalidToken:
         raise NotAuthenticated(INVALID_TOKEN) from None
     return AuthenticatedUser(claims.user_id, claims.version, claims.expires_at, claims.issued_at)
@@ -86,7 +126,10 @@ __all__ = [
     "CurrentUser",
     "OptionalUser",
     "ReadSessionDep",
+    "Services",
     "SessionDep",
+    "SettingsDep",
+    "TaskPool",
     "bearer_token",
     "get_current_user",
 ]
