@@ -1,216 +1,61 @@
-"""Application factory: settings check, logging, middleware, error handlers, routers, lifespan."""
+"""Application factory: settings check, logging, services, middleware, error handlers, routers, lifespan."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import json
 import logging
-import signal
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
-from types import FrameType
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from psycopg import OperationalError as DriverOperationalError
-from psycopg.errors import ForeignKeyViolation
-from psycopg_pool import PoolTimeout
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import Scope
+from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import health
-from app.api.deps import SESSION_COOKIE, unauthorized
+from app.api.deps import SESSION_COOKIE
 from app.api.openapi import contract_openapi
 from app.api.router import api_router
 from app.core.body_limits import DEFAULT_BODY_LIMIT_BYTES, RequestBodyLimits
 from app.core.config import Settings
 from app.core.csrf import CookieCsrfGuard
-from app.core.db import Database
-from app.core.device_cookies import DeviceCookies
-from app.core.hashing import PasswordHashing
+from app.core.draining import drain_on_sigterm
+from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
-from app.core.middleware import INSTANCE_ID, RequestMiddleware, public_instance_id
-from app.core.readiness import SchemaGate, SchemaReadiness
-from app.core.security import AccessTokens
+from app.core.middleware import INSTANCE_ID, RequestMiddleware
+from app.core.readiness import SchemaGate
 from app.mcp.lazy import MCP_PATH, LazyMCPApp
-from app.services.events import task_event_bus
-from app.services.sessions import Authenticator, TokenVersions
-from app.services.tasks import InvalidTaskData
+from app.services.app_services import AppServices, TaskPilotApp
+from app.services.events import running_event_bus
 
 logger = logging.getLogger("taskpilot.app")
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with AsyncExitStack() as stack:
-        await app.state.db.open()
-        stack.push_async_callback(app.state.db.close)
-        stack.push_async_callback(app.state.readiness.dispose)
-        stack.callback(app.state.password_hashing.shutdown)
-        _start_draining_on_sigterm(app)
-        await stack.enter_async_context(task_event_bus(app))  # LISTEN/NOTIFY -> per-user SSE queues
-        stack.push_async_callback(app.state.mcp_app.aclose)  # the MCP session manager, if a request started it
-        gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
-        logger.info("startup complete")
-        yield
-        logger.info("shutting down")
+def _lifespan(services: AppServices, mcp_app: LazyMCPApp) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await services.db.open()
+            stack.push_async_callback(services.db.close)
+            stack.push_async_callback(services.readiness.dispose)
+            stack.callback(services.password_hashing.shutdown)
+            drain_on_sigterm(services.draining, services.settings.shutdown_drain_seconds)
+            # LISTEN/NOTIFY -> per-user SSE queues
+            await stack.enter_async_context(running_event_bus(services.events, services.draining))
+            stack.push_async_callback(mcp_app.aclose)  # the MCP session manager, if a request started it
+            gc.freeze()  # startup objects are immortal in practice: keep the cyclic GC from rescanning them
+            logger.info("startup complete")
+            yield
+            logger.info("shutting down")
+
+    return lifespan
 
 
-def _start_draining_on_sigterm(app: FastAPI) -> None:
-    """On SIGTERM flip readiness to 503 first, then (after the drain period) let uvicorn shut down.
-
-    uvicorn installs its own handler before the lifespan starts; we wrap it. Outside uvicorn
-    (e.g. tests driving the lifespan directly) there is nothing to wrap and we leave signals alone.
-    """
-    previous = signal.getsignal(signal.SIGTERM)
-    if not callable(previous):
-        return
-    loop = asyncio.get_running_loop()
-    drain_seconds = app.state.settings.shutdown_drain_seconds
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        if not app.state.draining:
-            app.state.draining = True
-            logger.info("SIGTERM: draining", extra={"fields": {"drain_seconds": drain_seconds}})
-        if drain_seconds > 0:
-            loop.call_soon_threadsafe(partial(loop.call_later, drain_seconds, previous, signum, frame))
-        else:
-            previous(signum, frame)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-
-class LenientJSONResponse(JSONResponse):
-    """Echoed client input may hold lone surrogates, which strict UTF-8 encoding would turn into a 500."""
-
-    def render(self, content: object) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
-
-
-def _validation_message(errors: list[dict[str, Any]]) -> str:
-    if not errors:
-        return "Invalid request"
-    first = errors[0]
-    location = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return f"{location}: {first.get('msg', 'invalid value')}" if location else str(first.get("msg", "Invalid request"))
-
-
-_HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
-
-
-def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
-    """Every method some route serves at this path (a 405 from one route only knows its own methods)."""
-    return [
-        method
-        for method in _HTTP_METHODS
-        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
-    ]
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        # One error shape: detail is always a sentence; the structured list goes in `errors`.
-        errors = [
-            {"loc": list(issue.get("loc", ())), "msg": str(issue.get("msg", "")), "type": str(issue.get("type", ""))}
-            for issue in jsonable_encoder(error.errors())
-        ]
-        return LenientJSONResponse({"detail": _validation_message(errors), "errors": errors}, status_code=422)
-
-    @app.exception_handler(InvalidTaskData)
-    async def invalid_task(request: Request, error: InvalidTaskData) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        headers = dict(error.headers or {})
-        if error.status_code == 405:
-            headers["Allow"] = ", ".join(_allowed_methods(request.app, request.scope))
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeoutError)
-    @app.exception_handler(DriverOperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
-        logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
-        return JSONResponse({"detail": "Database unavailable, try again shortly"}, status_code=503)
-
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
-        logger.error("unhandled error", exc_info=error, extra={"fields": {"path": request.url.path}})
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
-
-    @app.exception_handler(IntegrityError)
-    @app.exception_handler(ForeignKeyViolation)
-    async def integrity_error(request: Request, error: Exception) -> JSONResponse:
-        if not _references_a_deleted_user(error):
-            return await unexpected_error(request, error)
-        # The account was deleted while this request was under way (its token was checked just before).
-        logger.info("write for a deleted account refused", extra={"fields": {"path": request.url.path}})
-        gone = unauthorized("Invalid or expired token")
-        return JSONResponse({"detail": gone.detail}, status_code=gone.status_code, headers=gone.headers)
-
-
-def _references_a_deleted_user(error: Exception) -> bool:
-    """A foreign-key violation on a `<table>_user_id_fkey` constraint: the row's user no longer exists."""
-    driver_error = getattr(error, "orig", error)  # SQLAlchemy wraps the psycopg error
-    return isinstance(driver_error, ForeignKeyViolation) and (driver_error.diag.constraint_name or "").endswith(
-        "_user_id_fkey"
-    )
-
-
-def _install_services(app: FastAPI, settings: Settings) -> None:
-    """Everything built from settings lives on app.state (no module globals to reset between apps)."""
-    app.state.db = Database(settings)
-
-    def listener_connected() -> bool:  # the bus starts with the lifespan, after this
-        bus = getattr(app.state, "task_event_bus", None)
-        return bus is not None and bus.listening
-
-    app.state.token_versions = TokenVersions(app.state.db.pool, listening=listener_connected)
-    app.state.tokens = AccessTokens(settings)
-    app.state.device_cookies = DeviceCookies(settings.jwt_secret)
-    app.state.authenticator = Authenticator(app.state.tokens, app.state.token_versions)
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app. Raises ConfigError when the configuration must not run (see main.py)."""
-    settings = settings or Settings()
-    settings.validate_for_startup()
-    configure_logging(settings.log_level)
-
-    docs = settings.serves_api_docs  # the document itself is always app.openapi() (tests, type parity)
-    app = FastAPI(
-        title="TaskPilot AI",
-        version="1.0.0",
-        lifespan=lifespan,
-        debug=False,  # never send stack traces to clients
-        openapi_url="/openapi.json" if docs else None,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-    )
-    app.state.settings = settings
-    app.state.draining = False
-    app.state.instance_id = public_instance_id(settings.app_env)
-    logger.info("instance", extra={"fields": {"instance_id": app.state.instance_id, "host": INSTANCE_ID}})
-    _install_services(app, settings)
-    app.state.readiness = SchemaReadiness(settings)
-    app.state.password_hashing = PasswordHashing(settings.password_hash_slots)
-
+def _add_middleware(app: FastAPI, services: AppServices) -> None:
+    settings = services.settings
     # Innermost: a request before the migrations gets a 503 (with CORS headers and a log line), not a 500.
-    app.add_middleware(SchemaGate, readiness=app.state.readiness)
+    app.add_middleware(SchemaGate, readiness=services.readiness)
     # Inside CORS and the request log: its 403/415 answers still get CORS headers and a log line.
     app.add_middleware(CookieCsrfGuard, cookie_name=SESSION_COOKIE, trusted_origins=settings.cors_origin_list)
     # Outside the guard, so its 413/408 answers also get CORS headers and a log line.
@@ -228,16 +73,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(RequestMiddleware, instance_id=app.state.instance_id)
+    app.add_middleware(RequestMiddleware, instance_id=services.instance_id, draining=services.draining)
     if trusted_proxies := settings.trusted_proxy_networks():
         # Outermost, and the only place forwarding headers are believed (the servers run with
         # --no-proxy-headers): request.client is then the real client, from whichever proxy it came.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
-    _install_error_handlers(app)
+
+
+def create_app(settings: Settings | None = None) -> TaskPilotApp:
+    """Build the app. Raises ConfigError when the configuration must not run (see main.py)."""
+    settings = settings or Settings()
+    settings.validate_for_startup()
+    configure_logging(settings.log_level)
+
+    # Everything built from settings lives in `services` (no module globals to reset between apps).
+    services = AppServices.build(settings)
+    logger.info("instance", extra={"fields": {"instance_id": services.instance_id, "host": INSTANCE_ID}})
+    mcp_app = LazyMCPApp(services)  # MCP tools at /mcp (bearer auth), imported on first use
+
+    docs = settings.serves_api_docs  # the document itself is always app.openapi() (tests, type parity)
+    app = TaskPilotApp(
+        title="TaskPilot AI",
+        version="1.0.0",
+        lifespan=_lifespan(services, mcp_app),
+        debug=False,  # never send stack traces to clients
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
+    app.services = services
+    _add_middleware(app, services)
+    install_error_handlers(app)
     app.openapi = partial(contract_openapi, app)  # type: ignore[method-assign]
 
     app.include_router(health.router)
     app.include_router(api_router)
-    app.state.mcp_app = LazyMCPApp(app.state)  # MCP tools at /mcp (bearer auth), imported on first use
-    app.router.add_route(MCP_PATH, app.state.mcp_app, include_in_schema=False)
+    app.router.routes.append(Route(MCP_PATH, mcp_app, include_in_schema=False))  # an ASGI app, not an endpoint
     return app

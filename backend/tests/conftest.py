@@ -23,6 +23,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -116,7 +117,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
             await connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     if "app" in request.fixturenames:
         # User ids restart at 1: token versions the app remembers belong to users that are gone.
-        request.getfixturevalue("app").state.token_versions.forget_all()
+        request.getfixturevalue("app").services.token_versions.forget_all()
 
 
 @pytest_asyncio.fixture
@@ -131,7 +132,7 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture
 async def db_session(app: object) -> AsyncIterator[object]:
-    async with app.state.db.session() as session:  # type: ignore[attr-defined]
+    async with app.services.db.session() as session:  # type: ignore[attr-defined]
         yield session
 
 
@@ -171,12 +172,15 @@ def backend_server(database_url: str) -> Callable[..., AbstractContextManager[st
 def fake_model(app):
     """Point the running app at a fresh fake model server (restores offline settings afterwards)."""
     fake = FakeOpenAI().start()
-    original = app.state.settings
-    app.state.settings = original.model_copy(
-        update={"openai_api_key": fake.api_key, "openai_base_url": fake.base_url, "openai_model": "fake-model"}
+    original = app.services
+    app.services = replace(
+        original,
+        settings=original.settings.model_copy(
+            update={"openai_api_key": fake.api_key, "openai_base_url": fake.base_url, "openai_model": "fake-model"}
+        ),
     )
     try:
         yield fake
     finally:
-        app.state.settings = original
+        app.services = original
         fake.stop()

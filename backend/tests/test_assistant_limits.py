@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -21,13 +22,13 @@ from app.core.db import connect_args
 @pytest.fixture
 def assistant_settings(app, fake_model):
     """Change assistant limits on top of the fake model's settings for one test."""
-    base = app.state.settings
+    base = app.services
 
     def _set(**values: object) -> None:
-        app.state.settings = base.model_copy(update=values)
+        app.services = replace(base, settings=base.settings.model_copy(update=values))
 
     yield _set
-    app.state.settings = base
+    app.services = base
 
 
 def _open_transactions(database_url: str) -> int:
@@ -56,13 +57,13 @@ async def test_no_transaction_is_open_while_the_model_thinks(client, user, fake_
 
 
 async def test_connections_carry_server_side_timeouts(app, database_url):
-    settings: Settings = app.state.settings
-    async with app.state.db.engine.connect() as connection:
+    settings: Settings = app.services.settings
+    async with app.services.db.engine.connect() as connection:
         statement = (await connection.execute(sql("SHOW statement_timeout"))).scalar()
         idle = (await connection.execute(sql("SHOW idle_in_transaction_session_timeout"))).scalar()
     assert statement == f"{settings.db_statement_timeout_ms // 1000}s"
     assert idle == f"{settings.db_idle_in_transaction_timeout_ms // 1000}s"
-    async with app.state.db.pool.connection() as task_connection:  # the task service's pool too
+    async with app.services.db.pool.connection() as task_connection:  # the task service's pool too
         statement = (await (await task_connection.execute("SHOW statement_timeout")).fetchone())[0]
         idle = (await (await task_connection.execute("SHOW idle_in_transaction_session_timeout")).fetchone())[0]
     assert statement == f"{settings.db_statement_timeout_ms // 1000}s"

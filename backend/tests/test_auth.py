@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import jwt
@@ -73,8 +74,8 @@ async def test_cookie_is_secure_when_request_came_over_https(client, create_user
 async def test_prod_cookie_is_always_secure(app, client, create_user):
     """In prod a plain-http hop (or a client-set X-Forwarded-Proto: http) must not drop Secure."""
     await create_user(email="prod@example.com", password=PASSWORD)
-    original = app.state.settings
-    app.state.settings = original.model_copy(update={"app_env": "prod"})
+    original = app.services
+    app.services = replace(original, settings=original.settings.model_copy(update={"app_env": "prod"}))
     try:
         for headers in ({}, {"X-Forwarded-Proto": "http"}):
             response = await client.post(
@@ -83,7 +84,7 @@ async def test_prod_cookie_is_always_secure(app, client, create_user):
             assert response.status_code == 200
             assert "secure" in response.headers["set-cookie"].lower()
     finally:
-        app.state.settings = original
+        app.services = original
 
 
 async def test_session_cookie_authenticates_and_logout_clears_it(client, create_user):
@@ -122,7 +123,7 @@ async def test_logout_revokes_every_token_of_the_user_and_later_logins_work(clie
             response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 401, path
     # A process that cannot trust its cache (listener gap) reads the version from the database.
-    app.state.token_versions.forget_all()
+    app.services.token_versions.forget_all()
     assert (await client.get("/api/tasks", headers=user.headers)).status_code == 401
     assert (await client.get("/api/tasks", headers=other.headers)).status_code == 200
 
@@ -196,7 +197,7 @@ async def test_missing_token_is_401(client):
 
 
 async def test_expired_token_is_401(client, user, app):
-    expired = app.state.tokens.issue(user.id, expires_in=timedelta(seconds=-5))
+    expired = app.services.tokens.issue(user.id, expires_in=timedelta(seconds=-5))
     for path in ("/api/auth/me", "/api/tasks"):
         response = await client.get(path, headers={"Authorization": f"Bearer {expired}"})
         assert response.status_code == 401

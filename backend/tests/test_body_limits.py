@@ -17,7 +17,6 @@ import httpx
 import pytest
 from api_errors import error_body
 
-from app.api.chat import CHAT_BODY_BYTES
 from app.core.body_limits import BODY_LIMIT_KEY, DEFAULT_BODY_LIMIT_BYTES, BodyLimitTable
 from app.core.config import Settings
 from app.main import create_app
@@ -25,6 +24,7 @@ from app.mcp.lazy import MCP_BODY_BYTES
 from app.models.conversation import MESSAGE_MAX_LENGTH
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.schemas.auth import PASSWORD_MAX_LENGTH, SIGNUP_BODY_BYTES
+from app.schemas.chat import CHAT_BODY_BYTES
 from app.schemas.chatkit import CHATKIT_BODY_BYTES
 from app.schemas.tasks import TASK_BODY_BYTES
 from taskpilot_dev import harness

@@ -85,7 +85,7 @@ async def test_rolled_back_event_is_never_delivered(bus: TaskEventBus, publish) 
 async def test_task_service_writes_emit_events_in_order(bus: TaskEventBus, create_user, app) -> None:
     user = await create_user()
     subscription = bus.subscribe(user.id)
-    async with app.state.db.session() as session:
+    async with app.services.db.session() as session:
         task_id = (await task_service.create_task(session, user.id, title="Buy milk")).id
         await task_service.update_task(session, user.id, task_id, completed=True)
         with pytest.raises(task_service.TaskNotFound):  # rolls back: no event
@@ -213,10 +213,10 @@ async def test_lifespan_hook_listens_and_closes_streams_when_draining(database_u
 
     application = create_app()
     async with application.router.lifespan_context(application):
-        event_bus: TaskEventBus = application.state.task_event_bus
+        event_bus: TaskEventBus = application.services.events
         assert await event_bus.wait_listening(10)
         subscription = event_bus.subscribe(ALICE)
-        application.state.draining = True  # what the SIGTERM handler in app.main sets
+        application.services.draining.begin()  # what the SIGTERM handler (core/draining.py) does
         assert await next_event(subscription, 2) is None
         late = event_bus.subscribe(ALICE)  # a stream opened while draining ends right away
         assert await next_event(late, 1) is None
@@ -239,8 +239,8 @@ async def test_stop_ends_a_listener_that_swallowed_a_cancellation():
                     continue  # swallowed, as the buggy wait_for does
                 raise
 
-    bus._listener = asyncio.create_task(stubborn_listener())
+    bus.listener._task = asyncio.create_task(stubborn_listener())
     await asyncio.sleep(0)
     await asyncio.wait_for(bus.stop(), timeout=5)
     assert cancellations == 2
-    assert bus.closed and bus._listener is None
+    assert bus.closed and not bus.listener.started

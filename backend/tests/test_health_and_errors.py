@@ -24,22 +24,22 @@ async def test_readiness_when_database_answers(client):
 
 
 async def test_readiness_is_503_while_draining(client, app):
-    app.state.draining = True
+    app.services.draining.started = True
     try:
         response = await client.get("/health/ready")
     finally:
-        app.state.draining = False
+        app.services.draining.started = False
     assert response.status_code == 503
     assert (await client.get("/health")).status_code == 200  # liveness unaffected
 
 
 async def test_draining_closes_keep_alive_connections_after_each_answer(client, user, app):
     assert "connection" not in (await client.get("/health")).headers
-    app.state.draining = True
+    app.services.draining.started = True
     try:
         answers = [await client.get("/health"), await client.get("/api/tasks", headers=user.headers)]
     finally:
-        app.state.draining = False
+        app.services.draining.started = False
     assert [r.status_code for r in answers] == [200, 200]  # still serving while the Service drops the pod
     assert all(r.headers["connection"] == "close" for r in answers)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -26,22 +27,22 @@ WRONG = "not-the-password-1"
 @pytest.fixture
 def limits(app):
     """Set the app's login limits for one test; restore the previous settings afterwards."""
-    original = app.state.settings
+    original = app.services
 
     def _set(**values: int) -> None:
-        app.state.settings = original.model_copy(update=values)
+        app.services = replace(original, settings=original.settings.model_copy(update=values))
 
     yield _set
-    app.state.settings = original
+    app.services = original
 
 
 @pytest.fixture
 def one_hashing_slot(app):
-    original = app.state.password_hashing
-    app.state.password_hashing = PasswordHashing(1)
-    yield app.state.password_hashing
-    app.state.password_hashing.shutdown()
-    app.state.password_hashing = original
+    original = app.services
+    app.services = replace(original, password_hashing=PasswordHashing(1))
+    yield app.services.password_hashing
+    app.services.password_hashing.shutdown()
+    app.services = original
 
 
 async def _login(client: httpx.AsyncClient, email: str, password: str, device: str | None = None) -> httpx.Response:
@@ -120,7 +121,7 @@ async def test_no_pooled_connection_is_held_while_hashing(app, client, user, mon
     real_verify = auth_service.verify_password
 
     def recording_verify(password: str, stored: str | None) -> bool:
-        checked_out.append(app.state.db.engine.pool.checkedout())
+        checked_out.append(app.services.db.engine.pool.checkedout())
         return real_verify(password, stored)
 
     monkeypatch.setattr(auth_service, "verify_password", recording_verify)
@@ -201,7 +202,7 @@ async def test_a_device_cookie_counts_only_for_its_own_account(client, create_us
 
 async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(app, create_user):
     """X-Forwarded-For names the client only when the socket peer is a configured proxy."""
-    settings = app.state.settings.model_copy(
+    settings = app.services.settings.model_copy(
         update={"trusted_proxies": "10.9.0.0/16", "login_max_failures_per_ip": 2, "login_max_failures_per_account": 100}
     )
     proxied = create_app(settings)
@@ -238,8 +239,9 @@ async def test_the_window_ends(client, user, limits):
 async def test_limits_hold_across_replicas(app, client, user):
     """Failures counted by one app instance lock the account on another (counters live in PostgreSQL)."""
     client.cookies.clear()
-    settings = app.state.settings.model_copy(update={"login_max_failures_per_account": 2})
-    app.state.settings, original = settings, app.state.settings
+    original = app.services
+    settings = original.settings.model_copy(update={"login_max_failures_per_account": 2})
+    app.services = replace(original, settings=settings)
     other = create_app(settings)
     try:
         async with running_lifespan(other):
@@ -250,11 +252,11 @@ async def test_limits_hold_across_replicas(app, client, user):
                 assert (await _login(replica, user.email, user.password)).status_code == 429
                 assert (await _login(client, user.email, user.password)).status_code == 429
     finally:
-        app.state.settings = original
+        app.services = original
 
 
 async def test_readiness_does_not_need_a_request_pool_connection(app, client):
-    settings, db = app.state.settings, app.state.db
+    settings, db = app.services.settings, app.services.db
     held = [await db.engine.connect() for _ in range(settings.db_session_pool_size)]
     task_connections = [await db.pool.getconn() for _ in range(settings.db_pool_size)]  # both pools exhausted
     try:

@@ -28,7 +28,7 @@ raw_twin = _load_raw_twin()
 
 async def test_raw_list_query_and_ours_return_the_same_page(app, client, create_user) -> None:
     owner, other = await create_user(), await create_user()
-    async with app.state.db.pool.connection() as connection:
+    async with app.services.db.pool.connection() as connection:
         for number in range(60):  # more than one page, so order and LIMIT both matter
             task = await task_service.create_task(
                 connection, owner.id, title=f"task {number}", description="d" * (number % 3)
@@ -50,7 +50,7 @@ async def test_raw_list_query_and_ours_return_the_same_page(app, client, create_
 
 async def test_raw_create_and_ours_write_the_same_row_and_event(app, create_user) -> None:
     owner = await create_user()
-    async with app.state.db.pool.connection() as connection:
+    async with app.services.db.pool.connection() as connection:
         await connection.execute("LISTEN task_events")
         theirs = await raw_twin.create_row(connection, owner.id, "same title", "same description")
         ours = asdict(

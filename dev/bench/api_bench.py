@@ -82,7 +82,7 @@ UNREVOCABLE_APP = textwrap.dedent(
 
 
     app = create_app()
-    app.state.authenticator.versions = AlwaysCurrent()
+    app.services.authenticator.versions = AlwaysCurrent()
     """
 )
 

@@ -5,10 +5,11 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, SessionDep, unauthorized
+from app.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ReadSessionDep, Services, SessionDep
 from app.core.body_limits import body_limit
-from app.core.device_cookies import DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME, DEVICE_COOKIE_PATH
-from app.core.hashing import HashingBusy
+from app.core.config import Settings
+from app.core.device_cookies import DEVICE_COOKIE, DEVICE_COOKIE_LIFETIME, DEVICE_COOKIE_PATH, DeviceCookies
+from app.core.errors import INVALID_TOKEN, NotAuthenticated
 from app.schemas.auth import (
     ACCOUNT_DELETION_BODY_BYTES,
     LOGIN_BODY_BYTES,
@@ -22,7 +23,8 @@ from app.schemas.auth import (
 from app.schemas.common import error_responses
 from app.services import auth as auth_service
 from app.services import signup_limits
-from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures, account_key
+from app.services.app_services import AppServices
+from app.services.login_limits import LoginClient, LoginLimits, account_key
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 INVALID_CREDENTIALS = "Incorrect email or password"
@@ -33,50 +35,45 @@ WRONG_CONFIRMATION = "Incorrect password"
 CONFIRMATION_NEEDED = "Confirm with your password: the last login was more than 5 minutes ago"
 
 
-def _too_many(detail: str, retry_after: int) -> HTTPException:
-    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=detail, headers={"Retry-After": str(retry_after)})
-
-
-def _busy() -> HTTPException:
-    return _too_many("The server is busy checking passwords; retry shortly", HashingBusy.retry_after)
-
-
-def _secure_cookie(request: Request) -> bool:
+def _secure_cookie(request: Request, settings: Settings) -> bool:
     """Always in prod (a forged or missing X-Forwarded-Proto must not downgrade it); dev follows the scheme."""
-    if request.app.state.settings.app_env == "prod":
+    if settings.app_env == "prod":
         return True
     forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded_proto == "https"
 
 
-def _clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure_cookie(request))
+def _clear_session_cookie(request: Request, response: Response, settings: Settings) -> None:
+    secure = _secure_cookie(request, settings)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
 
 
-def _issue_session(request: Request, response: Response, user_id: int, token_version: int) -> str:
-    token: str = request.app.state.tokens.issue(user_id, token_version)
+def _issue_session(request: Request, response: Response, services: AppServices, user_id: int, version: int) -> str:
+    """A new session for the user: the token (for the body) and the session cookie."""
+    token = services.tokens.issue(user_id, version)
+    secure = _secure_cookie(request, services.settings)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=request.app.state.settings.jwt_expires_minutes * 60,
+        max_age=services.settings.jwt_expires_minutes * 60,
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_secure_cookie(request),
+        secure=secure,
     )
     return token
 
 
-def _remember_device(request: Request, response: Response, email: str) -> None:
+def _remember_device(request: Request, response: Response, services: AppServices, email: str) -> None:
     """Mark this client as a known device of the account (a new cookie at every sign-in, as OWASP asks)."""
     response.set_cookie(
         DEVICE_COOKIE,
-        request.app.state.device_cookies.issue(account_key(auth_service.normalize_email(email))),
+        services.device_cookies.issue(account_key(auth_service.normalize_email(email))),
         max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()),
         path=DEVICE_COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=_secure_cookie(request),
+        secure=_secure_cookie(request, services.settings),
     )
 
 
@@ -85,9 +82,9 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login_client(request: Request, email: str) -> LoginClient:
+def _login_client(request: Request, device_cookies: DeviceCookies, email: str) -> LoginClient:
     account = account_key(auth_service.normalize_email(email))
-    device = request.app.state.device_cookies.device(request.cookies.get(DEVICE_COOKIE), account)
+    device = device_cookies.device(request.cookies.get(DEVICE_COOKIE), account)
     return LoginClient(address=_client_address(request), device=device)
 
 
@@ -100,26 +97,21 @@ def _login_client(request: Request, email: str) -> LoginClient:
     ),
     openapi_extra=body_limit(SIGNUP_BODY_BYTES),
 )
-async def signup(body: SignupRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
-    settings = request.app.state.settings
-    try:
-        await signup_limits.count_attempt(
-            session,
-            _client_address(request),
-            limit=settings.signup_max_per_ip,
-            window_seconds=settings.signup_window_seconds,
-        )
-        user = await auth_service.signup(
-            session, request.app.state.password_hashing, email=body.email, password=body.password, name=body.name
-        )
-    except auth_service.EmailAlreadyRegistered:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered") from None
-    except signup_limits.TooManySignups as error:
-        raise _too_many("Too many signups from this address; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
-    token = _issue_session(request, response, user.id, user.token_version)
-    _remember_device(request, response, user.email)
+async def signup(
+    body: SignupRequest, request: Request, response: Response, session: SessionDep, services: Services
+) -> TokenResponse:
+    settings = services.settings
+    await signup_limits.count_attempt(
+        session,
+        _client_address(request),
+        limit=settings.signup_max_per_ip,
+        window_seconds=settings.signup_window_seconds,
+    )
+    user = await auth_service.signup(
+        session, services.password_hashing, email=body.email, password=body.password, name=body.name
+    )
+    token = _issue_session(request, response, services, user.id, user.token_version)
+    _remember_device(request, response, services, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -131,24 +123,21 @@ async def signup(body: SignupRequest, request: Request, response: Response, sess
     ),
     openapi_extra=body_limit(LOGIN_BODY_BYTES),
 )
-async def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> TokenResponse:
-    try:
-        user = await auth_service.authenticate(
-            session,
-            request.app.state.password_hashing,
-            LoginLimits.from_settings(request.app.state.settings),
-            email=body.email,
-            password=body.password,
-            client=_login_client(request, body.email),
-        )
-    except TooManyFailures as error:
-        raise _too_many("Too many failed logins; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
+async def login(
+    body: LoginRequest, request: Request, response: Response, session: SessionDep, services: Services
+) -> TokenResponse:
+    user = await auth_service.authenticate(
+        session,
+        services.password_hashing,
+        LoginLimits.from_settings(services.settings),
+        email=body.email,
+        password=body.password,
+        client=_login_client(request, services.device_cookies, body.email),
+    )
     if user is None:
-        raise unauthorized(INVALID_CREDENTIALS)
-    token = _issue_session(request, response, user.id, user.token_version)
-    _remember_device(request, response, user.email)
+        raise NotAuthenticated(INVALID_CREDENTIALS)
+    token = _issue_session(request, response, services, user.id, user.token_version)
+    _remember_device(request, response, services, user.email)
     return TokenResponse(access_token=token, user=UserRead.model_validate(user))
 
 
@@ -156,17 +145,17 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
 async def me(current: CurrentUser, session: ReadSessionDep) -> UserRead:
     user = await auth_service.get_user(session, current.id)
     if user is None:  # valid signature but the account is gone
-        raise unauthorized("Invalid or expired token")
+        raise NotAuthenticated(INVALID_TOKEN)
     return UserRead.model_validate(user)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 415))
-async def logout(request: Request, response: Response, current: OptionalUser) -> None:
+async def logout(request: Request, response: Response, current: OptionalUser, services: Services) -> None:
     """Ends every session of the caller (all tokens issued so far, open event streams included) and
     clears the cookie. Without a valid token there is nothing to revoke: the cookie is cleared anyway."""
     if current is not None:
-        await request.app.state.token_versions.revoke(current.id)
-    _clear_session_cookie(request, response)
+        await services.token_versions.revoke(current.id)
+    _clear_session_cookie(request, response, services.settings)
 
 
 @router.delete(
@@ -193,6 +182,7 @@ async def delete_me(
     response: Response,
     current: CurrentUser,
     session: SessionDep,
+    services: Services,
     body: AccountDeletionRequest | None = None,
 ) -> None:
     """Deletes the account with its tasks and assistant conversations, ends every session (all tokens,
@@ -200,32 +190,29 @@ async def delete_me(
     comes from a login (or signup) of the last few minutes."""
     password = body.password if body is not None else None
     if password is not None:
-        await _confirm_password(request, session, current.id, password)
+        await _confirm_password(request, session, services, current.id, password)
     elif time.time() - current.issued_at > RECENT_LOGIN_SECONDS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CONFIRMATION_NEEDED)
     await auth_service.delete_account(session, current.id)
     # This process at once (the deletion trigger's NOTIFY tells the others, and closes the streams).
-    request.app.state.token_versions.on_revoked(current.id, None)
-    _clear_session_cookie(request, response)
+    services.token_versions.on_revoked(current.id, None)
+    _clear_session_cookie(request, response, services.settings)
 
 
-async def _confirm_password(request: Request, session: AsyncSession, user_id: int, password: str) -> None:
+async def _confirm_password(
+    request: Request, session: AsyncSession, services: AppServices, user_id: int, password: str
+) -> None:
     """The password check of a login, with its failure limits: guessing here costs what guessing at login does."""
     user = await auth_service.get_user(session, user_id)
     if user is None:
-        raise unauthorized("Invalid or expired token")
-    try:
-        confirmed = await auth_service.authenticate(
-            session,
-            request.app.state.password_hashing,
-            LoginLimits.from_settings(request.app.state.settings),
-            email=user.email,
-            password=password,
-            client=_login_client(request, user.email),
-        )
-    except TooManyFailures as error:
-        raise _too_many("Too many failed attempts; try again later", error.retry_after) from None
-    except HashingBusy:
-        raise _busy() from None
-    if confirmed is None or confirmed.id != user_id:
+        raise NotAuthenticated(INVALID_TOKEN)
+    confirmed = await auth_service.confirm_password(
+        session,
+        services.password_hashing,
+        LoginLimits.from_settings(services.settings),
+        user=user,
+        password=password,
+        client=_login_client(request, services.device_cookies, user.email),
+    )
+    if not confirmed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=WRONG_CONFIRMATION)

@@ -2,50 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
-
-from app.api.deps import CurrentUser, SessionDep
-from app.core.body_limits import body_limit, json_body_budget
-from app.models.conversation import MESSAGE_MAX_LENGTH
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.core.body_limits import body_limit
+from app.schemas.chat import CHAT_BODY_BYTES, ChatAction, ChatRequest, ChatResponse
 from app.schemas.common import error_responses
-from app.schemas.text import text_field
 from app.services.assistant import conversations as conversation_service
-from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"])
-TURN_IN_PROGRESS = "Your previous assistant request is still running; wait for it to finish"
-
-
-def turn_in_progress(busy: TurnInProgress) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS, detail=TURN_IN_PROGRESS, headers={"Retry-After": str(busy.retry_after)}
-    )
-
-
-ChatText = text_field(MESSAGE_MAX_LENGTH, required=True, strip=True)
-CHAT_BODY_BYTES = json_body_budget(MESSAGE_MAX_LENGTH)
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    message: ChatText  # type: ignore[valid-type]
-    conversation_id: int | None = Field(default=None, description="Continue this conversation; omit to start one")
-
-
-class ChatAction(BaseModel):
-    tool: str
-    arguments: dict[str, Any]
-    result: dict[str, Any]
-
-
-class ChatResponse(BaseModel):
-    conversation_id: int
-    reply: str
-    actions: list[ChatAction]
 
 
 @router.post(
@@ -67,15 +32,8 @@ class ChatResponse(BaseModel):
     ),
     openapi_extra=body_limit(CHAT_BODY_BYTES),
 )
-async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, request: Request) -> ChatResponse:
-    try:
-        turn = await conversation_service.run_turn(
-            session, current.id, request.app.state.settings, body.message, body.conversation_id
-        )
-    except conversation_service.ConversationNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
-    except TurnInProgress as busy:
-        raise turn_in_progress(busy) from None
+async def chat(body: ChatRequest, current: CurrentUser, session: SessionDep, settings: SettingsDep) -> ChatResponse:
+    turn = await conversation_service.run_turn(session, current.id, settings, body.message, body.conversation_id)
     return ChatResponse(
         conversation_id=turn.conversation.id,
         reply=turn.reply,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from app.api.chat import turn_in_progress
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, SessionDep, SettingsDep
 from app.core.body_limits import body_limit
 from app.schemas.chatkit import CHATKIT_BODY_BYTES, ChatKitRequestBody
 from app.schemas.common import error_responses
 from app.services.assistant import chatkit_protocol as protocol
-from app.services.assistant.turns import TurnInProgress
 
 router = APIRouter(tags=["assistant"])
 
@@ -38,18 +36,15 @@ Checked by the server but not expressible in JSON Schema: the message's text (al
     },
     openapi_extra=body_limit(CHATKIT_BODY_BYTES),
 )
-async def chatkit(body: ChatKitRequestBody, request: Request, current: CurrentUser, session: SessionDep) -> Response:
+async def chatkit(
+    body: ChatKitRequestBody, current: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     chatkit_request = protocol.ChatKitRequest(type=body.type, params=body.params.model_dump(), metadata=body.metadata)
-    try:
-        if protocol.kind_of(chatkit_request) == "streaming":
-            events = await protocol.prepare_stream(session, current.id, request.app.state.settings, chatkit_request)
-            return StreamingResponse(
-                protocol.stream_events(events),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        return JSONResponse(await protocol.handle_non_streaming(session, current.id, chatkit_request))
-    except protocol.ChatKitError as error:
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
-    except TurnInProgress as busy:
-        raise turn_in_progress(busy) from None
+    if protocol.kind_of(chatkit_request) == "streaming":
+        events = await protocol.prepare_stream(session, current.id, settings, chatkit_request)
+        return StreamingResponse(
+            protocol.stream_events(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return JSONResponse(await protocol.handle_non_streaming(session, current.id, chatkit_request))

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentUser, SessionDep
 from app.schemas.common import error_responses
+from app.schemas.conversations import ConversationRead, MessageRead
 from app.services.assistant import conversations as conversation_service
 
 router = APIRouter(prefix="/conversations", tags=["assistant"])
-
-
-class ConversationRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    title: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class MessageRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    role: str
-    content: str
-    actions: list[dict[str, Any]]
-    created_at: datetime
 
 
 @router.get("", response_model=list[ConversationRead], responses=error_responses(401, 422, 503))
@@ -48,9 +28,6 @@ async def list_conversations(
     responses=error_responses(401, 404, 422, 503, s404="No such conversation for this user"),
 )
 async def list_messages(conversation_id: int, current: CurrentUser, session: SessionDep) -> list[MessageRead]:
-    try:
-        conversation = await conversation_service.get_conversation(session, current.id, conversation_id)
-    except conversation_service.ConversationNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found") from None
+    conversation = await conversation_service.get_conversation(session, current.id, conversation_id)
     rows = await conversation_service.list_messages(session, conversation)
     return [MessageRead.model_validate(row) for row in rows]

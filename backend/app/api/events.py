@@ -7,7 +7,7 @@ Wire format (every message is an unnamed SSE event, so `EventSource.onmessage` s
   {"type": "resync", "reason": "..."}   events may have been missed: reload the task list
   {"type": "ready", "instance": "...", "listening": true}   the subscription is live
 Messages carry no ids: a client that reconnects reloads its list (the one resync mechanism, see
-app/services/events.py). Keep-alive comments every KEEPALIVE_SECONDS. The stream ends when the
+app/services/events/). Keep-alive comments every KEEPALIVE_SECONDS. The stream ends when the
 token expires or the user logs out (the client's reconnect then gets 401), and open streams are
 capped per user, per client address and per process: over a cap the answer is 429 with Retry-After.
 """
@@ -24,17 +24,15 @@ from typing import Any
 import anyio
 import orjson
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import AuthenticatedUser, CurrentUser
+from app.api.deps import AuthenticatedUser, CurrentUser, Services
 from app.schemas.common import error_responses
 from app.services import tasks as task_service
 from app.services.events import RESYNC, BusEvent, StreamLimitReached, Subscription, TaskEventBus
 
 KEEPALIVE_SECONDS = 10  # comfortably under the ~15 s idle timeouts of common proxies and load balancers
-STREAM_LIMIT_RETRY_AFTER_SECONDS = 30
 RECONNECT_DELAY_MS = 2000  # the browser's EventSource reconnect delay
 SEND_TIMEOUT_SECONDS = 30  # a client that cannot take a message for this long is dropped
 SHUTDOWN_GRACE_SECONDS = 1.0  # on server shutdown the generator ends itself, so the response closes cleanly
@@ -62,24 +60,18 @@ router = APIRouter(tags=["events"])
 async def stream_events(
     request: Request,
     current_user: CurrentUser,  # bearer header or the session cookie (EventSource cannot send headers)
+    services: Services,
 ) -> EventSourceResponse:
-    bus: TaskEventBus | None = getattr(request.app.state, "task_event_bus", None)
-    if bus is None or bus.closed:
+    bus = services.events
+    if not bus.running:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="Real-time events are not available")
     address = request.client.host if request.client else None  # the real client (TRUSTED_PROXIES)
-    try:
-        bus.check_capacity(current_user.id, address)
-    except StreamLimitReached as error:
-        return JSONResponse(  # type: ignore[return-value]
-            {"detail": str(error)},
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(STREAM_LIMIT_RETRY_AFTER_SECONDS)},
-        )
+    bus.check_capacity(current_user.id, address)  # over a cap: StreamLimitReached, answered 429
     # Two shutdown paths end the stream: the bus closes subscriptions when SIGTERM starts the drain
-    # (app.state.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
+    # (services.draining), and sse-starlette sets `shutdown` when it sees uvicorn exiting.
     shutdown = anyio.Event()
     return EventSourceResponse(
-        _event_stream(bus, request.app.state.db.pool, current_user, shutdown, request.app.state.instance_id, address),
+        _event_stream(bus, services.db.pool, current_user, shutdown, services.instance_id, address),
         headers=STREAM_HEADERS,
         ping=KEEPALIVE_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,

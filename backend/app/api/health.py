@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.api.deps import Services
 from app.schemas.common import error_responses
 
 router = APIRouter(tags=["health"])
@@ -22,10 +23,10 @@ async def health() -> dict[str, str]:
         503, s503="Draining, database unreachable, or schema not yet at this image's migration head"
     ),
 )
-async def ready(request: Request) -> JSONResponse:
-    if getattr(request.app.state, "draining", False):
+async def ready(services: Services) -> JSONResponse:
+    if services.draining.started:
         return JSONResponse({"status": "draining", "detail": "Shutting down"}, status_code=503)
-    readiness = await request.app.state.readiness.check()
+    readiness = await services.readiness.check()
     if not readiness.ready:
         return JSONResponse({"status": "unavailable", "detail": readiness.detail}, status_code=503)
     return JSONResponse({"status": "ready"})

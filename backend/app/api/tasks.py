@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from psycopg_pool import AsyncConnectionPool
+from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import CurrentUser
+from app.api.deps import CurrentUser, TaskPool
 from app.core.body_limits import body_limit
 from app.schemas.common import error_responses
 from app.schemas.tasks import TASK_BODY_BYTES, TaskCreate, TaskRead, TaskUpdate
@@ -21,25 +20,15 @@ def _json(content: object, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(orjson.dumps(content, option=orjson.OPT_UTC_Z), status_code, media_type="application/json")
 
 
-def _pool(request: Request) -> AsyncConnectionPool:
-    # Inline checkout instead of a yield dependency: the connection goes back before the response is sent.
-    pool: AsyncConnectionPool = request.app.state.db.pool
-    return pool
-
-
-def _not_found(error: task_service.TaskNotFound) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
-
-
 @router.get("", response_model=list[TaskRead], responses=error_responses(401, 422, 503))
 async def list_tasks(
-    request: Request,
+    pool: TaskPool,
     current: CurrentUser,
     completed: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=task_service.MAX_LIST_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Response:
-    async with _pool(request).connection() as connection:
+    async with pool.connection() as connection:
         rows = await task_service.list_task_rows(
             connection, current.id, completed=completed, limit=limit, offset=offset
         )
@@ -53,19 +42,16 @@ async def list_tasks(
     responses=error_responses(400, 401, 403, 408, 413, 415, 422, 503),
     openapi_extra=body_limit(TASK_BODY_BYTES),
 )
-async def create_task(body: TaskCreate, request: Request, current: CurrentUser) -> Response:
-    async with _pool(request).connection() as connection:
+async def create_task(body: TaskCreate, pool: TaskPool, current: CurrentUser) -> Response:
+    async with pool.connection() as connection:
         task = await task_service.create_task(connection, current.id, title=body.title, description=body.description)
     return _json(task, status.HTTP_201_CREATED)
 
 
 @router.get("/{task_id}", response_model=TaskRead, responses=error_responses(401, 404, 422, 503, s404=NO_SUCH_TASK))
-async def get_task(task_id: int, request: Request, current: CurrentUser) -> Response:
-    try:
-        async with _pool(request).connection() as connection:
-            return _json(await task_service.get_task(connection, current.id, task_id))
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+async def get_task(task_id: int, pool: TaskPool, current: CurrentUser) -> Response:
+    async with pool.connection() as connection:
+        return _json(await task_service.get_task(connection, current.id, task_id))
 
 
 @router.patch(
@@ -74,13 +60,10 @@ async def get_task(task_id: int, request: Request, current: CurrentUser) -> Resp
     responses=error_responses(400, 401, 403, 404, 408, 413, 415, 422, 503, s404=NO_SUCH_TASK),
     openapi_extra=body_limit(TASK_BODY_BYTES),
 )
-async def update_task(task_id: int, body: TaskUpdate, request: Request, current: CurrentUser) -> Response:
+async def update_task(task_id: int, body: TaskUpdate, pool: TaskPool, current: CurrentUser) -> Response:
     given = {field: getattr(body, field) for field in body.model_fields_set}  # only description may be null
-    try:
-        async with _pool(request).connection() as connection:
-            task = await task_service.update_task(connection, current.id, task_id, **given)
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+    async with pool.connection() as connection:
+        task = await task_service.update_task(connection, current.id, task_id, **given)
     return _json(task)
 
 
@@ -89,10 +72,7 @@ async def update_task(task_id: int, body: TaskUpdate, request: Request, current:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, 404, 422, 503, s404=NO_SUCH_TASK),
 )
-async def delete_task(task_id: int, request: Request, current: CurrentUser) -> Response:
-    try:
-        async with _pool(request).connection() as connection:
-            await task_service.delete_task(connection, current.id, task_id)
-    except task_service.TaskNotFound as error:
-        raise _not_found(error) from None
+async def delete_task(task_id: int, pool: TaskPool, current: CurrentUser) -> Response:
+    async with pool.connection() as connection:
+        await task_service.delete_task(connection, current.id, task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -176,5 +176,5 @@ def to_psycopg_url(url: str) -> str:
 
 
 def get_settings() -> Settings:
-    """Settings from the environment, for code outside the app (Alembic); the app reads app.state.settings."""
+    """Settings from the environment, for code outside the app (Alembic); the app reads AppServices.settings."""
     return Settings()

@@ -11,11 +11,19 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 
+from app.core.errors import ApiError
+
 CONFLICTING_COOKIES_DETAIL = "Conflicting session cookies: send the session cookie once"
 
 
-class ConflictingCookies(Exception):
+class ConflictingCookies(ApiError):
     """The session cookie appears more than once with different values."""
+
+    default_detail = CONFLICTING_COOKIES_DETAIL
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
 
 
 def bearer_token(authorization: str | None) -> str | None:

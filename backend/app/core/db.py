@@ -1,4 +1,4 @@
-"""The process's database access, built from Settings by the app and kept on `app.state.db`.
+"""The process's database access, built from Settings by the app (AppServices.db).
 
 Two pools share the per-replica connection budget (Settings.db_pool_size + db_session_pool_size):
   - `pool`: plain psycopg connections for the task service's hot paths (REST task routes, token
@@ -14,7 +14,6 @@ import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Request
 from psycopg import AsyncConnection, OperationalError
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -105,15 +104,3 @@ class Database:
         """Session for non-request code (tools, MCP, listeners). Service functions commit their own writes."""
         async with self.sessionmaker() as session:
             yield session
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, closed (and rolled back if uncommitted) afterwards."""
-    async with request.app.state.db.sessionmaker() as session:
-        yield session
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency for read-only requests: autocommit, so no transaction round trips. Never write with it."""
-    async with request.app.state.db.read_sessionmaker() as session:
-        yield session

@@ -24,6 +24,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from fastapi import status
+
+from app.core.errors import ApiError
+
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 1
 HASHING_NICENESS = 19  # Linux nice values are per thread; argon2's own lane threads inherit it
@@ -36,10 +40,12 @@ def _lower_thread_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
-class HashingBusy(Exception):
-    """Every hashing slot is taken; the caller answers 429 with Retry-After."""
+class HashingBusy(ApiError):
+    """Every hashing slot is taken."""
 
-    retry_after = RETRY_AFTER_SECONDS
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "The server is busy checking passwords; retry shortly"
+    default_retry_after = RETRY_AFTER_SECONDS
 
 
 class PasswordHashing:

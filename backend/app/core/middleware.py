@@ -10,6 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.draining import Draining
 from app.core.logging import REQUEST_LOGGER
 
 INSTANCE_ID = socket.gethostname()  # what the logs name (they stay inside the cluster)
@@ -24,8 +25,9 @@ def public_instance_id(app_env: str) -> str:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, instance_id: str = INSTANCE_ID) -> None:
+    def __init__(self, app: ASGIApp, *, instance_id: str = INSTANCE_ID, draining: Draining | None = None) -> None:
         self.app = app
+        self.draining = draining or Draining()
         self.instance_header = (b"x-instance-id", instance_id.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,7 +45,7 @@ class RequestMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append(self.instance_header)
                 headers.append((b"x-request-id", request_id.encode()))
-                if getattr(scope["app"].state, "draining", False):
+                if self.draining.started:
                     # A keep-alive connection stays pinned to this stopping replica even after the
                     # Service dropped it; closing it after this answer sends the client's next request
                     # to a live one, instead of onto a socket uvicorn is about to close.

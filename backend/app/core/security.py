@@ -47,7 +47,7 @@ class TokenClaims:
 
 
 class AccessTokens:
-    """Signs and verifies access tokens with the app's settings (one instance per app, on app.state).
+    """Signs and verifies access tokens with the app's settings (one instance per app, in AppServices).
 
     Verifying costs an HMAC and a JSON parse per request, so verified claims are kept in a bounded
     LRU keyed by the token string. A cached token is still checked against its own `exp` on every

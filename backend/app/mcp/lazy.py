@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
 from app.core.body_limits import json_body_budget
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+
+if TYPE_CHECKING:
+    from app.services.app_services import AppServices
 
 MCP_PATH = "/mcp"
 # A tool call's arguments hold at most a task's text; the JSON-RPC envelope and client info fit in the rest.
@@ -25,8 +28,8 @@ MCP_BODY_BYTES = json_body_budget(TITLE_MAX_LENGTH, DESCRIPTION_MAX_LENGTH, stru
 class LazyMCPApp:
     max_body_bytes = MCP_BODY_BYTES  # read by app/core/body_limits.py
 
-    def __init__(self, state: Any) -> None:
-        self._state = state
+    def __init__(self, services: AppServices) -> None:
+        self._services = services
         self._app: Any = None
         self._lock = asyncio.Lock()
         self._stack: AsyncExitStack | None = None
@@ -42,7 +45,7 @@ class LazyMCPApp:
                 return
             from app.mcp.server import build_mcp_app
 
-            app, lifespan = build_mcp_app(self._state)
+            app, lifespan = build_mcp_app(self._services)
             stack = AsyncExitStack()
             await stack.enter_async_context(lifespan())
             self._stack, self._app = stack, app

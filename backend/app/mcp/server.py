@@ -26,21 +26,23 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from app.core.credentials import bearer_token
+from app.core.db import Database
 from app.core.security import InvalidToken
+from app.services.app_services import AppServices
 from app.services.assistant import tools
 from app.services.assistant.tools import TOOL_DESCRIPTIONS
+from app.services.sessions import Authenticator
 
 MCP_SHUTDOWN_SECONDS = 5.0
 logger = logging.getLogger("taskpilot.mcp")
 
 
-async def _caller(state: Any, ctx: Context) -> int:
+async def _caller(authenticator: Authenticator, ctx: Context) -> int:
     """The authenticated user id for this tool call (checked again: the session may end mid-request)."""
     headers = ctx.headers or {}
     token = bearer_token(headers.get("authorization"))
     try:
-        user_id: int = (await state.authenticator.authenticate(token or "")).user_id
-        return user_id
+        return (await authenticator.authenticate(token or "")).user_id
     except InvalidToken:
         raise ToolError("Not authenticated") from None
 
@@ -74,13 +76,13 @@ def _tool_function(name: str, args_model: type[BaseModel], run: ToolRunner) -> C
     return tool
 
 
-def build_mcp_server(state: Any) -> MCPServer:
-    """The MCP server over the app's services (`state` is app.state: authenticator and db)."""
+def build_mcp_server(authenticator: Authenticator, db: Database) -> MCPServer:
+    """The MCP server over the app's services: who calls (authenticator), and their tasks (db)."""
     server = MCPServer("taskpilot", instructions="Manage the authenticated user's TaskPilot tasks.")
 
     async def run(ctx: Context, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        user_id = await _caller(state, ctx)
-        async with state.db.session() as session:
+        user_id = await _caller(authenticator, ctx)
+        async with db.session() as session:
             result = await tools.execute_tool(session, user_id, name, arguments)
         if not result.get("ok"):
             raise ToolError(result.get("error", "Tool failed"))
@@ -94,14 +96,14 @@ def build_mcp_server(state: Any) -> MCPServer:
 class BearerAuthGate:
     """ASGI app for /mcp: 401 without a valid bearer token, else hand over to the MCP session manager."""
 
-    def __init__(self, manager: StreamableHTTPSessionManager, state: Any) -> None:
+    def __init__(self, manager: StreamableHTTPSessionManager, authenticator: Authenticator) -> None:
         self.manager = manager
-        self.state = state
+        self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = bearer_token(Headers(scope=scope).get("authorization"))  # the first one, as REST reads it
         try:
-            await self.state.authenticator.authenticate(token or "")
+            await self.authenticator.authenticate(token or "")
         except InvalidToken:
             response = JSONResponse(
                 {"detail": "Not authenticated: send Authorization: Bearer <token>"},
@@ -113,9 +115,9 @@ class BearerAuthGate:
         await self.manager.handle_request(scope, receive, send)
 
 
-def build_mcp_app(state: Any) -> tuple[BearerAuthGate, Any]:
+def build_mcp_app(services: AppServices) -> tuple[BearerAuthGate, Any]:
     """(ASGI app to route at /mcp, lifespan context manager factory to enter in the app lifespan)."""
-    server = build_mcp_server(state)
+    server = build_mcp_server(services.authenticator, services.db)
     manager = StreamableHTTPSessionManager(
         app=server._lowlevel_server,
         stateless=True,
@@ -154,4 +156,4 @@ def build_mcp_app(state: Any) -> tuple[BearerAuthGate, Any]:
                     "cancelled" if done else "abandoned",
                 )
 
-    return BearerAuthGate(manager, state), lifespan
+    return BearerAuthGate(manager, services.authenticator), lifespan

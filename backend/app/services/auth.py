@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from fastapi import status
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import ApiError
 from app.core.hashing import PasswordHashing
 from app.core.security import hash_password, verify_password
 from app.models.user import User
 from app.services import login_limits
-from app.services.login_limits import LoginClient, LoginLimits
+from app.services.login_limits import LoginClient, LoginLimits, TooManyFailures
+
+CONFIRMATION_THROTTLED = "Too many failed attempts; try again later"
 
 
-class EmailAlreadyRegistered(Exception):
-    pass
+class EmailAlreadyRegistered(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Email already registered"
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = email
 
 
 def normalize_email(email: str) -> str:
@@ -102,3 +111,21 @@ async def authenticate(
     if attempt.has_failures:
         await login_limits.clear_after_success(session, attempt)
     return user
+
+
+async def confirm_password(
+    session: AsyncSession,
+    hashing: PasswordHashing,
+    limits: LoginLimits,
+    *,
+    user: User,
+    password: str,
+    client: LoginClient,
+) -> bool:
+    """Whether `password` is `user`'s, checked like a login and under its failure limits (guessing here
+    costs what guessing at login does)."""
+    try:
+        confirmed = await authenticate(session, hashing, limits, email=user.email, password=password, client=client)
+    except TooManyFailures as error:
+        raise TooManyFailures(error.retry_after, CONFIRMATION_THROTTLED) from None  # same limits, this form's words
+    return confirmed is not None and confirmed.id == user.id

@@ -21,10 +21,12 @@ import math
 import random
 from dataclasses import dataclass
 
+from fastapi import status
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.errors import ApiError
 
 KEY_MAX_LENGTH = 400
 IP_PREFIX = "ip:"
@@ -49,10 +51,14 @@ class LoginLimits:
         return self.max_per_ip if key.startswith(IP_PREFIX) else self.max_per_account
 
 
-class TooManyFailures(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; retry in {retry_after}s")
-        self.retry_after = retry_after
+class TooManyFailures(ApiError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed logins; try again later"
+
+    retry_after: int
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail, retry_after=retry_after)
 
 
 @dataclass(frozen=True)

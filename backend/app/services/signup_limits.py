@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 
+from fastapi import status
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import ApiError
 from app.services.login_limits import ip_key
 
 
-class TooManySignups(Exception):
+class TooManySignups(ApiError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many signups from this address; try again later"
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many signups from this address; retry in {retry_after}s")
-        self.retry_after = retry_after
+        super().__init__(retry_after=retry_after)
 
 
 async def count_attempt(session: AsyncSession, address: str, *, limit: int, window_seconds: int) -> None:

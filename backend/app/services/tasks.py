@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+from fastapi import status
 from psycopg import AsyncConnection
 from psycopg.rows import class_row, dict_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import ApiError
 from app.models.base import utc_now
 from app.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.schemas.text import checked_text
@@ -46,16 +48,20 @@ class TaskRow:
     updated_at: datetime
 
 
-class TaskNotFound(Exception):
+class TaskNotFound(ApiError):
     """No task with this id belongs to this user (another user's task looks exactly the same)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
 
     def __init__(self, task_id: int) -> None:
         super().__init__(f"Task {task_id} not found")
         self.task_id = task_id
 
 
-class InvalidTaskData(ValueError):
+class InvalidTaskData(ApiError, ValueError):
     """Input the REST schemas would reject; raised for callers that skip them (tools, MCP)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 def _clean(field: str, value: object, *, max_length: int, required: bool, strip: bool) -> str:

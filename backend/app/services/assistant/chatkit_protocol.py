@@ -16,10 +16,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 
+from fastapi import status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.errors import ApiError
 from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, MESSAGE_MAX_LENGTH, Conversation, Message
 from app.schemas.chatkit import UserMessageInput
 from app.schemas.text import checked_text
@@ -29,11 +31,21 @@ DEFAULT_PAGE_SIZE = 20
 STREAMING_TYPES = {"threads.create", "threads.add_user_message"}
 
 
-class ChatKitError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
+class ChatKitError(ApiError):
+    """A ChatKit request refused; answered in the API's error shape like any other refusal."""
+
+
+class ThreadNotFound(ChatKitError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Thread not found"
+
+
+class InvalidChatKitInput(ChatKitError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+class UnsupportedChatKitRequest(ChatKitError):
+    status_code = status.HTTP_400_BAD_REQUEST
 
 
 # --- requests: validated by the route against app/schemas/chatkit.py, handled here as plain data ----
@@ -122,18 +134,18 @@ def _limit(params: dict[str, Any]) -> int:
 async def _thread(session: AsyncSession, user_id: int, params: dict[str, Any]) -> Conversation:
     conversation_id = _parse_id(params.get("thread_id"), "thr_")
     if conversation_id is None:
-        raise ChatKitError(404, "Thread not found")
+        raise ThreadNotFound
     try:
         return await store.get_conversation(session, user_id, conversation_id)
     except store.ConversationNotFound:
-        raise ChatKitError(404, "Thread not found") from None
+        raise ThreadNotFound from None
 
 
 def _user_text(params: dict[str, Any]) -> str:
     try:
         text = UserMessageInput.model_validate(params.get("input") or {}).text()
     except ValueError:
-        raise ChatKitError(422, "input must be a ChatKit user message") from None
+        raise InvalidChatKitInput("input must be a ChatKit user message") from None
     return _checked("message", text, max_length=MESSAGE_MAX_LENGTH, required=True)
 
 
@@ -141,7 +153,7 @@ def _checked(field: str, value: str, *, max_length: int, required: bool) -> str:
     try:
         return checked_text(field, value, max_length=max_length, required=required, strip=False)
     except ValueError as error:
-        raise ChatKitError(422, str(error)) from None
+        raise InvalidChatKitInput(str(error)) from None
 
 
 async def handle_non_streaming(session: AsyncSession, user_id: int, request: ChatKitRequest) -> dict[str, Any]:
@@ -182,7 +194,7 @@ async def handle_non_streaming(session: AsyncSession, user_id: int, request: Cha
         case "items.feedback":
             await _thread(session, user_id, params)
             return {}
-    raise ChatKitError(400, f"Unsupported ChatKit request type: {request.type}")
+    raise UnsupportedChatKitRequest(f"Unsupported ChatKit request type: {request.type}")
 
 
 async def prepare_stream(

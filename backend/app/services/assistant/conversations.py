@@ -11,10 +11,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import status
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.errors import ApiError
 from app.models.base import utc_now
 from app.models.conversation import CONVERSATION_TITLE_MAX_LENGTH, Conversation, Message
 from app.services.assistant.agent import ProviderProblem, run_agent
@@ -27,8 +29,15 @@ HISTORY_MESSAGES = 20  # earlier turns sent to the model; older ones stay stored
 TITLE_LENGTH = 80
 
 
-class ConversationNotFound(Exception):
+class ConversationNotFound(ApiError):
     """No such conversation for this user (another user's looks the same)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Conversation not found"
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
 
 
 @dataclass

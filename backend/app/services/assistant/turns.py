@@ -9,17 +9,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fastapi import status
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import ApiError
 
 # Past the deadline the turn's own timeout has fired; the margin covers storing the reply.
 EXPIRY_MARGIN_SECONDS = 30
 
 
-class TurnInProgress(Exception):
-    """The user already has a running turn; the caller answers 429."""
+class TurnInProgress(ApiError):
+    """The user already has a running turn."""
 
-    retry_after = 5
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Your previous assistant request is still running; wait for it to finish"
+    default_retry_after = 5
 
 
 @asynccontextmanager
@@ -37,7 +42,7 @@ async def exclusive_turn(session: AsyncSession, user_id: int, deadline_seconds: 
     ).first()
     await session.commit()
     if taken is None:
-        raise TurnInProgress(user_id)
+        raise TurnInProgress
     try:
         yield
     except BaseException:
