@@ -18,7 +18,9 @@ def _docker_answering(tmp_path: Path, exit_code: int) -> str:
 def test_a_stopped_engine_is_a_missing_prerequisite(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", _docker_answering(tmp_path, 1))
     docker_lines = [line for line in missing_host_tools() if line.startswith("docker:")]
-    assert docker_lines == ["docker: installed, but no engine answers: start it (`dockerd &` or `systemctl start docker`)"]
+    assert docker_lines == [
+        "docker: installed, but no engine answers: start it (`dockerd &` or `systemctl start docker`)"
+    ]
 
 
 def test_a_running_engine_is_not_reported(tmp_path, monkeypatch):
