@@ -266,15 +266,24 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"mutate.py: unknown target(s) {unknown}; targets: {[t.name for t in TARGETS]}")
     selected = [target for target in TARGETS if not names or target.name in names]
 
+    from taskpilot_dev import harness
+
     scratch = Path(tempfile.mkdtemp(prefix="taskpilot-mutation-"))
     started = time.monotonic()
     modules: dict[str, dict[str, object]] = {}
+    # Every mutant runs its tests in a new pytest session, which needs a database at head: a copy of this
+    # one (CREATE DATABASE ... TEMPLATE) takes a fraction of a migration run.
+    admin_url = os.environ["TEST_DATABASE_URL"]
+    template_url = harness.create_database(admin_url)
+    harness.migrate(template_url)
+    os.environ["TEST_MIGRATED_TEMPLATE_DATABASE"] = template_url.rsplit("/", 1)[-1].split("?")[0]
     try:
         for target in selected:
             print(f"[mutation] {target.name}: {target.module} against {', '.join(target.tests)}", flush=True)
             modules[target.name] = run_target(target, scratch / target.name, args.children)
             print(table_line(f"[{target.name}]", modules[target.name]), flush=True)
     finally:
+        harness.drop_database(admin_url, template_url)
         if args.keep:
             print(f"[mutation] scratch kept in {scratch}")
         else:
