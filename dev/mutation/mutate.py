@@ -54,31 +54,48 @@ class Target:
 
 # The one table: which module enforces what, and the tests that exercise it.
 TARGETS = (
-    Target("csrf", "app/core/csrf.py", ("tests/test_csrf.py",)),
-    Target("credentials", "app/core/credentials.py", ("tests/test_csrf.py", "tests/test_auth.py")),
-    Target("security", "app/core/security.py", ("tests/test_auth.py",)),
+    Target("csrf", "app/core/csrf.py", ("tests/test_csrf_mutants.py", "tests/test_csrf.py")),
+    Target("credentials", "app/core/credentials.py", ("tests/test_csrf_mutants.py", "tests/test_csrf.py")),
+    Target("security", "app/core/security.py", ("tests/test_tokens_mutants.py", "tests/test_auth.py")),
     Target(
         "sessions",
         "app/services/sessions.py",
-        ("tests/test_auth.py", "tests/test_events_bus.py::test_revocation_closes_only_older_streams_of_that_user"),
+        (
+            "tests/test_tokens_mutants.py",
+            "tests/test_auth.py",
+            "tests/test_events_bus.py::test_revocation_closes_only_older_streams_of_that_user",
+        ),
     ),
-    Target("login_limits", "app/services/login_limits.py", ("tests/test_login_limits.py",)),
-    Target("device_cookies", "app/core/device_cookies.py", ("tests/test_login_limits.py",)),
-    Target("signup_limits", "app/services/signup_limits.py", ("tests/test_auth.py",)),
-    Target("hashing", "app/core/hashing.py", ("tests/test_login_limits.py",)),
+    Target(
+        "login_limits",
+        "app/services/login_limits.py",
+        ("tests/test_login_limits_mutants.py", "tests/test_login_limits.py"),
+    ),
+    Target(
+        "device_cookies",
+        "app/core/device_cookies.py",
+        ("tests/test_login_limits_mutants.py", "tests/test_login_limits.py"),
+    ),
+    Target(
+        "signup_limits", "app/services/signup_limits.py", ("tests/test_login_limits_mutants.py", "tests/test_auth.py")
+    ),
+    Target("hashing", "app/core/hashing.py", ("tests/test_hashing_mutants.py", "tests/test_login_limits.py")),
     Target(
         "readiness",
         "app/core/readiness.py",
         (
+            "tests/test_readiness_mutants.py",
             "tests/test_health_and_errors.py",
             "tests/test_login_limits.py::test_readiness_does_not_need_a_request_pool_connection",
         ),
     ),
-    Target("turns", "app/services/assistant/turns.py", ("tests/test_assistant_limits.py",)),
+    Target(
+        "turns", "app/services/assistant/turns.py", ("tests/test_turns_mutants.py", "tests/test_assistant_limits.py")
+    ),
     Target(
         "secret_refusal",
         "app/core/config.py",
-        ("tests/test_config.py",),
+        ("tests/test_config_mutants.py", "tests/test_config.py"),
         functions=("Settings.trusted_proxy_networks", "Settings._database_password", "Settings.validate_for_startup"),
     ),
 )
