@@ -176,3 +176,66 @@ def test_session_cookie_is_read_over_every_cookie_header():
         session_cookie(_cookies("sid=x", "sid=y"), "sid")
     with pytest.raises(ConflictingCookies):
         session_cookie(_cookies("sid=x; sid=y"), "sid")
+
+
+async def _send_scope(scope_changes: dict, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Call the guard with a hand-made ASGI scope (what a server may leave out, e.g. `scheme`)."""
+    guard = CookieCsrfGuard(_inner, cookie_name=COOKIE)
+    scope = {"type": "http", "method": "POST", "path": "/api/tasks", "headers": headers, **scope_changes}
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await guard(scope, receive, send)
+    return sent[0]["status"], b"".join(message.get("body", b"") for message in sent[1:])
+
+
+async def test_the_scopes_scheme_is_the_own_origins_scheme_and_http_without_one():
+    cookie_json = [(b"cookie", b"sid=abc"), (b"content-type", b"application/json"), (b"host", b"testserver")]
+    assert await _send_scope({}, [*cookie_json, (b"origin", b"http://testserver")]) == (200, b"passed")
+    assert (await _send_scope({}, [*cookie_json, (b"origin", b"https://testserver")]))[0] == 403
+    assert await _send_scope({"scheme": "https"}, [*cookie_json, (b"origin", b"https://testserver")]) == (
+        200,
+        b"passed",
+    )
+    assert (await _send_scope({"scheme": "https"}, [*cookie_json, (b"origin", b"http://testserver")]))[0] == 403
+
+
+async def test_without_a_host_nothing_is_the_own_origin():
+    headers = [(b"cookie", b"sid=abc"), (b"content-type", b"application/json")]
+    for origin in (b"http://xxxx", b"http://localhost"):
+        assert (await _send_scope({"scheme": "http"}, [*headers, (b"origin", origin)]))[0] == 403, origin
+
+
+async def test_ipv6_hosts_keep_their_address_when_the_default_port_is_dropped():
+    headers = {"Cookie": "sid=abc", **JSON}
+    assert _passed(await _send("POST", Origin="http://[::1]:80", Host="[::1]", **headers))
+    assert _passed(await _send("POST", Origin="http://[::1]", Host="[::1]:80", **headers))
+    assert _refused(await _send("POST", Origin="http://[::2]", Host="[::1]", **headers), 403, CROSS_SITE_DETAIL)
+
+
+async def test_an_opaque_null_origin_is_refused_even_if_null_is_configured():
+    refused = await _send("POST", Cookie="sid=abc", Origin="null", trusted=["null"], **JSON)  # as browsers send it
+    assert _refused(refused, 403, CROSS_SITE_DETAIL)
+
+
+async def test_a_passed_request_reaches_the_app_with_its_body():
+    async def echo(scope, receive, send):
+        message = await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"]})
+
+    guard = CookieCsrfGuard(echo, cookie_name=COOKIE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://testserver") as http:
+        for headers in (
+            {"Cookie": "sid=abc", "Sec-Fetch-Site": "same-origin", **JSON},  # checked, then passed
+            {"Origin": EVIL},  # not cookie-authenticated
+        ):
+            response = await http.post("/api/tasks", content=b'{"title": "x"}', headers=headers)
+            assert (response.status_code, response.content) == (200, b'{"title": "x"}')
+        response = await http.post("/other", content=b"body", headers={"Cookie": "sid=abc", "Origin": EVIL})
+        assert response.content == b"body"  # outside the guarded prefix
