@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from equivalent import EQUIVALENT  # next to this script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BACKEND_DIR = REPO_ROOT / "backend"
 RESULTS_FILE = REPO_ROOT / "dev" / "bench" / "results" / "mutation.json"
@@ -122,6 +124,7 @@ markers = ["cluster", "tilt_cycle", "docker", "slow"]
 # A mutant that only changes the letter case of SQL text is the same statement: PostgreSQL folds
 # unquoted keywords and identifiers. Only if quoted literals ('...') and bind parameters (:name), whose
 # case matters, are untouched; such survivors are counted as equivalent, not as survivors.
+SQL_CASE_REASON = "changes only the letter case of SQL keywords or unquoted identifiers, which PostgreSQL folds"
 PYTHON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 SQL_WORD = re.compile(r"\b(?:select|insert|update|delete|from|where|values|returning|on conflict|set)\b", re.I)
 SQL_CASE_SENSITIVE = re.compile(r"'[^']*'|:\w+")
@@ -206,55 +209,98 @@ def run_target(target: Target, work: Path, children: int) -> dict[str, object]:
         import fnmatch
 
         exit_codes = {k: v for k, v in exit_codes.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
-    counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0, "equivalent_sql_case": 0}
-    survivors, equivalent = [], []
+    counts = {"killed": 0, "timeout": 0}
+    survivors = []
     for name, exit_code in sorted(exit_codes.items()):
         status = classify(exit_code)
-        key = {"killed": "killed", "survived": "survived", "timeout": "timeout", "no tests": "no_tests"}.get(
-            status, "other"
-        )
-        if key in ("survived", "no_tests", "other"):
-            diff = mutmut(work, "show", name).stdout.strip()
-            if key == "survived" and only_sql_case_changed(diff):
-                key = "equivalent_sql_case"
-                equivalent.append(name)
-            else:
-                survivors.append({"mutant": name, "status": status, "diff": diff})
-        counts[key] += 1
-    total = len(exit_codes)
-    detected = counts["killed"] + counts["timeout"]
-    scored = total - counts["equivalent_sql_case"]
+        if status in counts:
+            counts[status] += 1
+        else:  # survived, no tests, suspicious...: kept with its diff, to kill or to explain
+            survivors.append({"mutant": name, "status": status, "diff": mutmut(work, "show", name).stdout.strip()})
+    return scored(
+        {
+            "module": f"backend/{target.module}",
+            "functions": list(target.functions) or "all",
+            "tests": [f"backend/{test}" for test in target.tests],
+            "mutants": len(exit_codes),
+            **counts,
+            "seconds": round(seconds, 1),
+            "survivors": survivors,
+        }
+    )
+
+
+def equivalence(survivor: dict[str, str]) -> str | None:
+    """Why this surviving mutant behaves exactly like the original, or None."""
+    if survivor["status"] != "survived":
+        return None
+    if survivor["mutant"] in EQUIVALENT:
+        return EQUIVALENT[survivor["mutant"]]
+    if only_sql_case_changed(survivor.get("diff", "")) or survivor.get("reason") == SQL_CASE_REASON:
+        return SQL_CASE_REASON
+    return None
+
+
+LEGACY_AND_DERIVED = ("survivors", "equivalent_mutants", "equivalent_sql_case_mutants", "equivalent_sql_case", "other")
+
+
+def scored(row: dict[str, object]) -> dict[str, object]:
+    """Counts and scores from a row's raw figures; re-run on stored rows when the EQUIVALENT list changes.
+
+    score: killed (or timed out) of the mutants that are not equivalent; score_all: of every mutant."""
+    stored_equivalent = [{**entry, "status": "survived"} for entry in row.get("equivalent_mutants", [])]  # type: ignore[attr-defined]
+    # rows written before equivalents were kept with their diffs: SQL case changes by name only
+    stored_equivalent += [
+        {"mutant": name, "status": "survived", "reason": SQL_CASE_REASON}
+        for name in row.get("equivalent_sql_case_mutants", [])  # type: ignore[attr-defined]
+    ]
+    survivors = [*row["survivors"], *stored_equivalent]  # type: ignore[misc]
+    equivalent = [
+        {"mutant": s["mutant"], "reason": r, "diff": s.get("diff", "")} for s in survivors if (r := equivalence(s))
+    ]
+    named = {entry["mutant"] for entry in equivalent}
+    remaining = [s for s in survivors if s["mutant"] not in named]
+    mutants, detected = int(str(row["mutants"])), int(str(row["killed"])) + int(str(row["timeout"]))
+    scored_mutants = mutants - len(equivalent)
     return {
-        "module": f"backend/{target.module}",
-        "functions": list(target.functions) or "all",
-        "tests": [f"backend/{test}" for test in target.tests],
-        "mutants": total,
-        **counts,
-        # killed (or timed out) of the mutants that are not equivalent SQL case changes
-        "score": round(detected / scored, 4) if scored else None,
-        "score_counting_sql_case": round(detected / total, 4) if total else None,
-        "seconds": round(seconds, 1),
-        "survivors": survivors,
-        "equivalent_sql_case_mutants": equivalent,
+        **{key: value for key, value in row.items() if key not in LEGACY_AND_DERIVED},
+        "survived": sum(1 for s in remaining if s["status"] == "survived"),
+        "no_tests": sum(1 for s in remaining if s["status"] == "no tests"),
+        "equivalent": len(equivalent),
+        "score": round(detected / scored_mutants, 4) if scored_mutants else None,
+        "score_all": round(detected / mutants, 4) if mutants else None,
+        "survivors": sorted(remaining, key=lambda s: s["mutant"]),
+        "equivalent_mutants": equivalent,
     }
 
 
+def rescore(results: dict[str, dict]) -> dict[str, dict]:
+    for run in results.values():
+        run["modules"] = {name: scored(row) for name, row in run["modules"].items()}
+        run["total"] = totals(run["modules"])
+    return results
+
+
 def totals(modules: dict[str, dict[str, object]]) -> dict[str, object]:
-    keys = ("mutants", "killed", "survived", "timeout", "no_tests", "other", "equivalent_sql_case")
+    keys = ("mutants", "killed", "timeout", "survived", "no_tests", "equivalent")
     summed = {key: sum(int(str(module.get(key, 0))) for module in modules.values()) for key in keys}
     detected = summed["killed"] + summed["timeout"]
-    scored = summed["mutants"] - summed["equivalent_sql_case"]
-    return {**summed, "score": round(detected / scored, 4) if scored else None}
+    scored_mutants = summed["mutants"] - summed["equivalent"]
+    return {
+        **summed,
+        "score": round(detected / scored_mutants, 4) if scored_mutants else None,
+        "score_all": round(detected / summed["mutants"], 4) if summed["mutants"] else None,
+    }
 
 
-COLUMNS = ("mutants", "killed", "survived", "timeout", "no_tests", "equivalent_sql_case", "score", "seconds")
+COLUMNS = ("mutants", "killed", "timeout", "survived", "no_tests", "equivalent", "score", "score_all", "seconds")
 
 
 def table_line(name: str, row: dict[str, object]) -> str:
     cells = []
     for column in COLUMNS:
         value = row.get(column, "")
-        if column == "score":
+        if column.startswith("score"):
             value = f"{float(str(value)):.1%}" if value is not None else "-"
         cells.append(f"{value!s:>{max(9, len(column) + 1)}}")
     return f"{name:<16}" + "".join(cells)
@@ -274,7 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", action="store_true", help="store the run as `baseline`, not `current`")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directories (mutmut browse there)")
+    parser.add_argument("--rescore", action="store_true", help="only re-apply EQUIVALENT to the stored results")
     args = parser.parse_args(argv)
+    if args.rescore:
+        results = rescore(json.loads(RESULTS_FILE.read_text()))
+        RESULTS_FILE.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        for key in ("baseline", "current"):
+            if key in results:
+                print_table(results[key]["modules"], key)
+        return 0
     if not os.environ.get("TEST_DATABASE_URL"):
         raise SystemExit("mutate.py: TEST_DATABASE_URL is not set: run it through dev/mutation/run.sh")
     names = [name for name in (args.only or "").split(",") if name]
@@ -324,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "modules": merged,
         "total": totals(merged),
     }
+    results = rescore(results)
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_table(modules, f"this run ({key}, {wall:.0f} s wall, {args.children} at once):")
