@@ -172,8 +172,10 @@ def test_session_cookie_is_read_over_every_cookie_header():
     assert session_cookie(_cookies("a=1", "sidx=2", "xsid=3"), "sid") is None
     assert session_cookie(_cookies("sid="), "sid") is None
     assert session_cookie(_cookies(), "sid") is None
-    with pytest.raises(ConflictingCookies):
+    assert session_cookie(_cookies("sid=a b;c=d"), "sid") == "a b"  # a value is read whole
+    with pytest.raises(ConflictingCookies) as conflict:
         session_cookie(_cookies("sid=x", "sid=y"), "sid")
+    assert conflict.value.args == ("sid",)  # names the cookie
     with pytest.raises(ConflictingCookies):
         session_cookie(_cookies("sid=x; sid=y"), "sid")
 

@@ -11,3 +11,52 @@ HEADER_NAME_CASE = (
 )
 
 EQUIVALENT: dict[str, str] = {}
+
+RESPONSE_HEADER_CASE = (
+    "changes the letter case of a response header name; HTTP header names are case-insensitive, so every "
+    "client reads the same response"
+)
+WELL_FORMED_ORIGIN = (
+    'splits at the last "://" instead of the first; a well-formed origin (scheme "://" host [":" port], '
+    'RFC 6454, as browsers send it) holds "://" once'
+)
+CSRF = "app.core.csrf."
+GUARD = CSRF + "xǁCookieCsrfGuardǁ"
+
+EQUIVALENT.update(
+    {
+        GUARD + "_authenticated_by_cookie__mutmut_4": HEADER_NAME_CASE,
+        GUARD + "_same_origin__mutmut_3": HEADER_NAME_CASE,
+        GUARD + "_same_origin__mutmut_11": HEADER_NAME_CASE,
+        CSRF + "x__own_origin__mutmut_6": HEADER_NAME_CASE,
+        CSRF + "x__own_origin__mutmut_23": HEADER_NAME_CASE,
+        CSRF + "x__own_origin__mutmut_26": HEADER_NAME_CASE,
+        CSRF + "x__own_origin__mutmut_14": 'the default scheme "HTTP": _normalized_origin lowercases it to "http"',
+        CSRF + "x__normalized_origin__mutmut_3": WELL_FORMED_ORIGIN,
+        CSRF + "x__normalized_origin__mutmut_7": 'rstrip("XX/XX") runs after lower(): no "X" is left to strip',
+        CSRF + "x__normalized_origin__mutmut_11": (
+            "always splitting off the last part: when that part is not digits it is never the default port, "
+            "so the origin is returned unchanged either way"
+        ),
+        CSRF + "x__normalized_origin__mutmut_18": 'rsplit(":") without a limit: its last element is the same',
+        CSRF + "x__normalized_origin__mutmut_21": 'rsplit(":", 2): its last element is the same',
+        CSRF + "x__normalized_origin__mutmut_24": "changes the separator, which is discarded",
+        CSRF + "x__normalized_origin__mutmut_25": 'a port of "XXXX" instead of "" where there is none: neither is '
+        "a default port",
+        CSRF + "x__is_json__mutmut_5": 'a missing Content-Type read as "xxxx" instead of "": neither is JSON',
+        CSRF + "x__refuse__mutmut_15": RESPONSE_HEADER_CASE,
+        CSRF + "x__refuse__mutmut_19": RESPONSE_HEADER_CASE,
+    }
+)
+
+CREDENTIALS = "app.core.credentials."
+CONFIG = "app.core.config.xǁSettingsǁ"
+EQUIVALENT.update(
+    {
+        CREDENTIALS + "x_bearer_token__mutmut_5": 'no header read as "XXXX" instead of "": neither is a bearer scheme',
+        CREDENTIALS + "x_session_cookie__mutmut_4": HEADER_NAME_CASE,
+        CONFIG + "_database_password__mutmut_4": 'no password in DATABASE_URL read as "XXXX" instead of "": '
+        "neither is a published secret",
+        CONFIG + "trusted_proxy_networks__mutmut_8": "strict=None instead of strict=False: both are false",
+    }
+)
