@@ -122,8 +122,31 @@ def test_a_verified_token_is_still_refused_once_it_expires():
     assert tokens.verify(token).user_id == 3  # remembered
     time.sleep(1.1)
     for _ in range(2):
-        with pytest.raises(InvalidToken, match="expired"):
+        with pytest.raises(InvalidToken) as expired:
             tokens.verify(token)
+        assert str(expired.value) == "Signature has expired"  # remembered or not, the same answer
+    fresh = _tokens()
+    with pytest.raises(InvalidToken) as never_seen:
+        fresh.verify(token)
+    assert str(never_seen.value) == "Signature has expired"
+
+
+@pytest.mark.parametrize("subject", ["0", "-1"])
+def test_a_non_positive_subject_is_a_bad_subject(subject):
+    with pytest.raises(InvalidToken) as error:
+        _tokens().verify(_signed({"sub": subject, "exp": int(time.time()) + 60}))
+    assert str(error.value) == "bad subject"
+
+
+def test_issue_times_are_utc_whatever_the_local_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        payload = _payload(_tokens().issue(1))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert abs(payload["iat"] - time.time()) < 60
 
 
 def test_the_verified_token_cache_is_bounded_and_keeps_the_recently_used():
@@ -141,7 +164,9 @@ def test_the_verified_token_cache_is_bounded_and_keeps_the_recently_used():
 def test_without_a_secret_each_process_signs_with_its_own_random_key(caplog):
     with caplog.at_level(logging.WARNING, logger="taskpilot.security"):
         one = AccessTokens(Settings(app_env="dev", jwt_secret=""))
-    assert "JWT_SECRET is not set" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "JWT_SECRET is not set; using a random per-process secret (dev only)"
+    ]
     other = AccessTokens(Settings(app_env="dev", jwt_secret=""))
     token = one.issue(1)
     assert one.verify(token).user_id == 1

