@@ -185,7 +185,7 @@ def test_parse_revocation_reads_versions_and_deletions_and_ignores_the_rest(capl
         for payload in ("nope", "[1]", "{}", '{"user_id": 4}', '{"version": 1}', '{"user_id": null, "version": 1}'):
             assert parse_revocation(payload) is None, payload
         assert parse_revocation('{"user_id": 4, "deleted": true, "x": 1') is None
-    assert f"ignoring malformed {REVOCATION_CHANNEL} payload" in caplog.text
+    assert caplog.records[0].getMessage() == f"ignoring malformed {REVOCATION_CHANNEL} payload: nope"
 
 
 async def _set_version(database_url: str, user_id: int, version: int) -> None:
@@ -260,8 +260,32 @@ async def test_revoke_bumps_the_version_notifies_every_replica_and_refuses_unkno
     async with await psycopg.AsyncConnection.connect(plain) as check:
         row = await (await check.execute("SELECT token_version FROM users WHERE id = %s", (user.id,))).fetchone()
     assert row == (2,)
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError) as unknown:
         await versions.revoke(user.id + 1000)
+    assert unknown.value.args == (user.id + 1000,)
+
+
+async def test_a_revocation_updates_this_processs_cache_at_once(app, user):
+    versions = TokenVersions(app.state.db.pool, listening=lambda: True)
+    assert await versions.current(user.id) == 0  # cached
+    assert await versions.revoke(user.id) == 1
+    assert await versions.current(user.id) == 1  # before any NOTIFY comes back
+
+
+@pytest.mark.parametrize("notified", [5, None])
+async def test_a_notification_that_arrives_during_a_read_wins_over_it(app, user, notified):
+    """The read saw the row before the revocation (or deletion) that was notified while it ran."""
+    calls: list[int] = []
+
+    def listening() -> bool:
+        calls.append(1)
+        if len(calls) == 2:  # the read is done; the notification came in meanwhile
+            versions.on_revoked(user.id, notified)
+        return len(calls) > 1
+
+    versions = TokenVersions(app.state.db.pool, listening=listening)
+    assert await versions.current(user.id) == 0  # what the read saw
+    assert await versions.current(user.id) == notified
 
 
 async def test_authenticate_accepts_only_the_current_version(app, user, database_url):
@@ -270,8 +294,9 @@ async def test_authenticate_accepts_only_the_current_version(app, user, database
     claims = await authenticator.authenticate(tokens.issue(user.id, 0))
     assert claims.user_id == user.id
     await _set_version(database_url, user.id, 1)
-    with pytest.raises(SessionRevoked):
+    with pytest.raises(SessionRevoked) as revoked:
         await authenticator.authenticate(tokens.issue(user.id, 0))
+    assert str(revoked.value) == "Session has ended"
     assert (await authenticator.authenticate(tokens.issue(user.id, 1))).version == 1
     with pytest.raises(SessionRevoked):
         await authenticator.authenticate(tokens.issue(user.id + 1000, 0))  # no such user

@@ -75,3 +75,16 @@ EQUIVALENT.update(
         TOKENS + "verify__mutmut_14": "popitem(last=None) instead of last=False: both are false",
     }
 )
+
+VERSIONS = "app.services.sessions.xǁTokenVersionsǁ"
+PREPARED = "only whether psycopg prepares the statement on the server: the same row comes back"
+EQUIVALENT.update(
+    {
+        VERSIONS + "current__mutmut_6": PREPARED,
+        VERSIONS + "current__mutmut_9": PREPARED,
+        VERSIONS + "current__mutmut_10": PREPARED,
+        VERSIONS
+        + "_remember__mutmut_11": ">= instead of >: when the two versions are equal, keeping either is the same",
+        VERSIONS + "_remember__mutmut_16": "popitem(last=None) instead of last=False: both are false",
+    }
+)
