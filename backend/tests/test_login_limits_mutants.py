@@ -219,6 +219,9 @@ def test_a_device_cookie_names_its_device_only_for_its_account_and_key():
     for forged in (None, "", ".", nonce, nonce + ".", nonce + "." + signature[:-1], "x" + cookie, cookie + "0"):
         assert cookies.device(forged, "account:a") is None, forged
     assert cookies.device(nonce + "." + "é" * 64, "account:a") is None
+    assert cookies.device(nonce + ".\ud800" + signature, "account:a") is None  # not encodable: refused, no error
+    dotted = "x.y"  # never issued (nonces are URL-safe base64): refused even when signed
+    assert cookies.device(f"{dotted}.{cookies._signature('account:a', dotted)}", "account:a") is None
 
 
 def test_a_device_cookie_with_an_empty_nonce_or_over_200_characters_is_refused():

