@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 import pytest
 
@@ -174,3 +175,34 @@ async def test_after_shutdown_nothing_more_is_hashed(pool):
     hashing_pool.shutdown()
     with pytest.raises(RuntimeError):
         await hashing_pool.run(lambda: "late")
+
+
+async def test_every_slot_is_given_back(pool):
+    hashing_pool = pool(2)
+    for _ in range(2):  # twice: both slots come back after each round
+        blocker, tasks = await _occupy(hashing_pool, 2)
+        blocker.release.set()
+        assert await asyncio.gather(*tasks) == ["done", "done"]
+
+
+@pytest.mark.parametrize("failure", ["missing", "refused"])
+async def test_hashing_works_where_thread_priorities_cannot_be_set(pool, monkeypatch, failure):
+    if failure == "missing":  # not Linux
+        monkeypatch.delattr(os, "setpriority")
+    else:  # a sandbox forbids it
+
+        def refuse(*args: object) -> None:
+            raise PermissionError("not allowed")
+
+        monkeypatch.setattr(os, "setpriority", refuse)
+    assert await pool(1).run(lambda: "hashed") == "hashed"
+
+
+async def test_shutdown_does_not_wait_for_a_running_hash(pool):
+    hashing_pool = pool(1)
+    blocker, tasks = await _occupy(hashing_pool, 1)
+    started = time.monotonic()
+    hashing_pool.shutdown()
+    assert time.monotonic() - started < 1.0
+    blocker.release.set()
+    assert await asyncio.gather(*tasks) == ["done"]

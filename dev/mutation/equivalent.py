@@ -103,3 +103,20 @@ EQUIVALENT.update(
         COOKIES + "device__mutmut_26": '"UTF-8" and "utf-8" name the same codec',
     }
 )
+
+HASHING = "app.core.hashing.xǁPasswordHashingǁ"
+NO_QUEUED_HASHES = (
+    "the slots admit at most `slots` hashes to the executor at once, so no hash ever waits in its queue to be cancelled"
+)
+EQUIVALENT.update(
+    {
+        HASHING
+        + "__init____mutmut_11": "more executor threads than slots: the slots still admit `slots` hashes at once",
+        HASHING
+        + "__init____mutmut_14": "more executor threads than slots: the slots still admit `slots` hashes at once",
+        HASHING + "shutdown__mutmut_1": "wait=None instead of wait=False: both are false",
+        HASHING + "shutdown__mutmut_2": NO_QUEUED_HASHES,
+        HASHING + "shutdown__mutmut_4": NO_QUEUED_HASHES,
+        HASHING + "shutdown__mutmut_6": NO_QUEUED_HASHES,
+    }
+)
