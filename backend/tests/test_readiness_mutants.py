@@ -4,14 +4,18 @@ schema state answers, how long one answer is shared, and which requests the gate
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import text
 
 from app.core.config import Settings
 from app.core.readiness import (
+    CHECK_TIMEOUT_SECONDS,
     GATE_RECHECK_SECONDS,
     NOT_READY_RETRY_AFTER_SECONDS,
     SchemaGate,
@@ -166,3 +170,58 @@ async def test_the_gate_passes_non_http_scopes_through(empty_database):
         await readiness.dispose()
     assert seen == ["websocket"]
     assert not readiness.reached_head
+
+
+async def test_the_probe_has_exactly_one_connection_and_does_not_wait_long_for_it(empty_database):
+    _set_versions(empty_database, HEAD)
+    readiness = _readiness(empty_database)
+    try:
+        held = await readiness._get_engine().connect()  # the probe's only connection, taken
+        try:
+            started = time.monotonic()
+            answer = await readiness.check()
+            assert (answer.ready, answer.detail) == (False, "Database unreachable")
+            assert time.monotonic() - started < CHECK_TIMEOUT_SECONDS + 1
+        finally:
+            await held.close()
+        assert (await readiness.check()).ready
+    finally:
+        await readiness.dispose()
+
+
+async def test_the_probe_connection_carries_the_server_side_timeouts(empty_database):
+    readiness = SchemaReadiness(Settings(database_url=empty_database, app_env="dev", db_statement_timeout_ms=4321))
+    try:
+        async with readiness._get_engine().connect() as connection:
+            timeout = (await connection.execute(text("SHOW statement_timeout"))).scalar()
+        assert timeout == "4321ms"
+    finally:
+        await readiness.dispose()
+
+
+async def test_a_database_that_accepts_but_never_answers_is_unreachable_within_the_bound():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never speaks
+    host, port = silent.getsockname()
+    readiness = _readiness(f"postgresql://nobody:nothing@{host}:{port}/taskpilot")
+    try:
+        started = time.monotonic()
+        answer = await asyncio.wait_for(readiness.check(), timeout=30)
+        assert (answer.ready, answer.detail) == (False, "Database unreachable")
+        assert time.monotonic() - started < CHECK_TIMEOUT_SECONDS + 1
+    finally:
+        await readiness.dispose()
+        silent.close()
+
+
+async def test_a_latched_readiness_answers_ready_without_checking(empty_database):
+    _set_versions(empty_database, HEAD)
+    readiness = _readiness(empty_database)
+    try:
+        assert (await readiness.check()).ready
+        _set_versions(empty_database)
+        answer = await readiness.recent_check()
+        assert (answer.ready, answer.detail) == (True, "ready")
+    finally:
+        await readiness.dispose()

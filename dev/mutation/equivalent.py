@@ -120,3 +120,30 @@ EQUIVALENT.update(
         HASHING + "shutdown__mutmut_6": NO_QUEUED_HASHES,
     }
 )
+
+READINESS = "app.core.readiness."
+SCHEMA = READINESS + "xǁSchemaReadinessǁ"
+GATE = READINESS + "xǁSchemaGateǁ"
+FIRST_CHECK = (
+    "the first recent_check() checks anyway: the clock it compares with is far past the recheck interval "
+    "(time.monotonic() counts from boot), or the answer is still unset"
+)
+EQUIVALENT.update(
+    {
+        READINESS + "x_shipped_revisions__mutmut_5": 'a head of "XXXX" instead of "" for a migration directory with '
+        "no revisions; the image always ships some",
+        GATE + "__call____mutmut_40": RESPONSE_HEADER_CASE,
+        GATE + "__call____mutmut_41": RESPONSE_HEADER_CASE,
+        GATE + "__call____mutmut_44": "a JSONResponse never calls receive",
+        SCHEMA + "__init____mutmut_6": FIRST_CHECK,
+        SCHEMA + "__init____mutmut_7": FIRST_CHECK,
+        SCHEMA + "__init____mutmut_8": FIRST_CHECK,
+        SCHEMA + "_get_engine__mutmut_6": "no pool timeout: the check's own 3 s timeout bounds the wait the same way",
+        SCHEMA
+        + "_get_engine__mutmut_12": "the default 30 s pool timeout: the check's own 3 s timeout ends the wait first",
+        SCHEMA + "check__mutmut_26": "< instead of <=: when the versions are every shipped revision, the head is among "
+        "them and the first test already answers ready",
+        SCHEMA
+        + "recent_check__mutmut_11": "> instead of >= against the clock: differs only at one exact float instant",
+    }
+)
