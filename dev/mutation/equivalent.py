@@ -26,6 +26,7 @@ GUARD = CSRF + "xǁCookieCsrfGuardǁ"
 EQUIVALENT.update(
     {
         GUARD + "_authenticated_by_cookie__mutmut_4": HEADER_NAME_CASE,
+        GUARD + "__call____mutmut_59": HEADER_NAME_CASE,
         GUARD + "_same_origin__mutmut_3": HEADER_NAME_CASE,
         GUARD + "_same_origin__mutmut_11": HEADER_NAME_CASE,
         CSRF + "x__own_origin__mutmut_6": HEADER_NAME_CASE,

@@ -126,7 +126,11 @@ markers = ["cluster", "tilt_cycle", "docker", "slow"]
 # case matters, are untouched; such survivors are counted as equivalent, not as survivors.
 SQL_CASE_REASON = "changes only the letter case of SQL keywords or unquoted identifiers, which PostgreSQL folds"
 PYTHON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-SQL_WORD = re.compile(r"\b(?:select|insert|update|delete|from|where|values|returning|on conflict|set)\b", re.I)
+SQL_WORD = re.compile(
+    r"\b(?:select\b.*\bfrom|insert into|delete from|update \w+ set|on conflict|returning|values \(|case when"
+    r"|then .* else|make_interval|extract\(epoch|= any\(|where \w+(?:\.\w+)? *(?:=|<|>))",
+    re.I,
+)
 SQL_CASE_SENSITIVE = re.compile(r"'[^']*'|:\w+")
 # mutmut's names: module.x_function__mutmut_N, module.xǁClassǁmethod__mutmut_N
 CLASS_SEPARATOR = "\u01c1"
