@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mutate import SQL_CASE_REASON  # next to this script
+
 RESULTS_FILE = Path(__file__).resolve().parents[2] / "dev" / "bench" / "results" / "mutation.json"
 
 
@@ -44,10 +46,17 @@ def main() -> None:
     )
     print()
     for row in after.values():
+        module = row["module"].removeprefix("backend/")
+        sql_case = [e["mutant"].rsplit(".", 1)[1] for e in row["equivalent_mutants"] if e["reason"] == SQL_CASE_REASON]
+        if sql_case:
+            print(f"- `{module}`, {len(sql_case)} mutants: {SQL_CASE_REASON} ({', '.join(sql_case)})")
         for entry in row["equivalent_mutants"]:
-            print(f"- `{entry['mutant']}`: {changed_lines(entry.get('diff', ''))} {entry['reason']}")
+            if entry["reason"] != SQL_CASE_REASON:
+                change = changed_lines(entry.get("diff", ""))
+                print(f"- `{module}` {entry['mutant'].rsplit('.', 1)[1]}: {change}: {entry['reason']}")
         for entry in row["survivors"]:
-            print(f"- SURVIVOR ({entry['status']}) `{entry['mutant']}`: {changed_lines(entry['diff'])}")
+            change = changed_lines(entry["diff"])
+            print(f"- `{module}` {entry['mutant'].rsplit('.', 1)[1]}, NOT KILLED ({entry['status']}): {change}")
 
 
 if __name__ == "__main__":
