@@ -43,8 +43,11 @@ def database_admin_url(postgres_admin_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(database_admin_url: str) -> Iterator[str]:
-    url = harness.create_database(database_admin_url)
-    harness.migrate(url)
+    # A database already at head to copy instead of migrating (dev/mutation sets it: one session per mutant).
+    template = os.environ.get("TEST_MIGRATED_TEMPLATE_DATABASE")
+    url = harness.create_database(database_admin_url, template=template)
+    if not template:
+        harness.migrate(url)
     saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "JWT_SECRET", "APP_ENV")}
     os.environ["DATABASE_URL"] = url
     os.environ["JWT_SECRET"] = harness.TEST_JWT_SECRET

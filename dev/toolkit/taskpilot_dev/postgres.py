@@ -127,13 +127,15 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
-def create_database(admin_url: str, name: str | None = None) -> str:
-    """Create a fresh empty database next to admin_url's; return its URL (same credentials)."""
+def create_database(admin_url: str, name: str | None = None, template: str | None = None) -> str:
+    """Create a fresh database next to admin_url's, empty or a copy of the `template` database (its name;
+    nothing may be connected to it); return its URL (same credentials)."""
     import psycopg
 
     name = name or f"tp_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(plain_url(admin_url), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     return with_database(admin_url, name)
 
 
