@@ -7,11 +7,13 @@ import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import text
+import sqlalchemy.pool.base
+from sqlalchemy import event, text
 
 from app.core.config import Settings
 from app.core.readiness import (
@@ -223,5 +225,26 @@ async def test_a_latched_readiness_answers_ready_without_checking(empty_database
         _set_versions(empty_database)
         answer = await readiness.recent_check()
         assert (answer.ready, answer.detail) == (True, "ready")
+    finally:
+        await readiness.dispose()
+
+
+async def test_the_probe_connection_is_replaced_once_it_is_half_an_hour_old(empty_database, monkeypatch):
+    """The probe keeps one connection; past 30 minutes it opens a fresh one instead of trusting an old one
+    that a proxy or the server may have dropped."""
+    _set_versions(empty_database, HEAD)
+    readiness = _readiness(empty_database)
+    now = [time.time()]
+    monkeypatch.setattr(sqlalchemy.pool.base, "time", SimpleNamespace(time=lambda: now[0]))
+    opened: list[float] = []
+    try:
+        event.listen(readiness._get_engine().sync_engine, "connect", lambda *_: opened.append(now[0]))
+        assert (await readiness.check()).ready
+        now[0] += 1799.5
+        assert (await readiness.check()).ready
+        assert len(opened) == 1, "a connection younger than 30 minutes is reused"
+        now[0] += 1.0
+        assert (await readiness.check()).ready
+        assert len(opened) == 2, "a connection older than 30 minutes is replaced"
     finally:
         await readiness.dispose()
