@@ -61,6 +61,8 @@ def test_a_known_device_meets_only_its_own_counter():
 def test_too_many_failures_says_when_to_retry():
     error = TooManyFailures(42)
     assert (error.status_code, error.headers()) == (429, {"Retry-After": "42"})
+    assert error.detail == "Too many failed logins; try again later"
+    assert TooManyFailures(3, "Too many failed attempts").detail == "Too many failed attempts"  # account deletion
     signups = TooManySignups(7)
     assert (signups.status_code, signups.headers()) == (429, {"Retry-After": "7"})
 
