@@ -337,8 +337,6 @@ def main(argv: list[str] | None = None) -> int:
             if key in results:
                 print_table(results[key]["modules"], key)
         return 0
-    if not os.environ.get("TEST_DATABASE_URL"):
-        raise SystemExit("mutate.py: TEST_DATABASE_URL is not set: run it through dev/mutation/run.sh")
     names = [name for name in (args.only or "").split(",") if name]
     unknown = sorted(set(names) - {target.name for target in TARGETS})
     if unknown:
@@ -346,13 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     selected = [target for target in TARGETS if not names or target.name in names]
 
     from taskpilot_dev import harness
+    from taskpilot_dev.postgres import start_postgres
 
     scratch = Path(tempfile.mkdtemp(prefix="taskpilot-mutation-"))
     started = time.monotonic()
     modules: dict[str, dict[str, object]] = {}
+    # TEST_DATABASE_URL if set, else a throwaway server; the mutants' test sessions inherit the variable.
+    admin_url, stop_postgres = start_postgres(scratch / "postgres")
+    os.environ["TEST_DATABASE_URL"] = admin_url
     # Every mutant runs its tests in a new pytest session, which needs a database at head: a copy of this
     # one (CREATE DATABASE ... TEMPLATE) takes a fraction of a migration run.
-    admin_url = os.environ["TEST_DATABASE_URL"]
     template_url = harness.create_database(admin_url)
     harness.migrate(template_url)
     os.environ["TEST_MIGRATED_TEMPLATE_DATABASE"] = template_url.rsplit("/", 1)[-1].split("?")[0]
@@ -363,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             print(table_line(f"[{target.name}]", modules[target.name]), flush=True)
     finally:
         harness.drop_database(admin_url, template_url)
+        stop_postgres()
         if args.keep:
             print(f"[mutation] scratch kept in {scratch}")
         else:
