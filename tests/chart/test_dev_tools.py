@@ -112,67 +112,27 @@ def run_start_script(script: str, env: dict, tmp_path: Path) -> list[str]:
     return [line for line in proc.stdout.splitlines() if not line.startswith("debugpy:")]
 
 
+DEV_UVICORN = [
+    "uvicorn",
+    "main:app",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "8000",
+    "--no-proxy-headers",
+    "--reload",
+    "--reload-dir",
+    "/app",
+]
+DEBUGPY = ["python", "-m", "debugpy", "--listen", "0.0.0.0:5678"]
+
+
 @pytest.mark.parametrize(
     "extra,expected",
     [
-        (
-            (),
-            [
-                "uvicorn",
-                "main:app",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                "8000",
-                "--no-proxy-headers",
-                "--reload",
-                "--reload-dir",
-                "/app",
-            ],
-        ),
-        (
-            DEBUG_ON,
-            [
-                "python",
-                "-m",
-                "debugpy",
-                "--listen",
-                "0.0.0.0:5678",
-                "-m",
-                "uvicorn",
-                "main:app",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                "8000",
-                "--no-proxy-headers",
-                "--reload",
-                "--reload-dir",
-                "/app",
-            ],
-        ),
-        (
-            (*DEBUG_ON, "debug.wait=true"),
-            [
-                "python",
-                "-m",
-                "debugpy",
-                "--listen",
-                "0.0.0.0:5678",
-                "--wait-for-client",
-                "-m",
-                "uvicorn",
-                "main:app",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                "8000",
-                "--no-proxy-headers",
-                "--reload",
-                "--reload-dir",
-                "/app",
-            ],
-        ),
+        ((), DEV_UVICORN),
+        (DEBUG_ON, [*DEBUGPY, "-m", *DEV_UVICORN]),
+        ((*DEBUG_ON, "debug.wait=true"), [*DEBUGPY, "--wait-for-client", "-m", *DEV_UVICORN]),
     ],
 )
 def test_backend_dev_image_starts_what_the_rendered_env_asks_for(tmp_path, extra, expected):
